@@ -90,10 +90,15 @@ class CurriculumConfig:
         object.__setattr__(self, "stages", stages)
         _check(len(stages) >= 1, "curriculum.stages", "needs at least one stage")
         rhos = [s.until_rho for s in stages]
-        _check(rhos == sorted(rhos) and len(set(rhos)) == len(rhos), "curriculum.stages",
-               "until_rho must increase strictly")
+        _check(
+            rhos == sorted(rhos) and len(set(rhos)) == len(rhos),
+            "curriculum.stages",
+            "until_rho must increase strictly",
+        )
         _check(rhos[-1] >= 1.0, "curriculum.stages", "the last stage must run until rho = 1.0")
-        _check(all(s.n >= 1 and s.T >= 1 for s in stages), "curriculum.stages", "n and T must be >= 1")
+        _check(
+            all(s.n >= 1 and s.T >= 1 for s in stages), "curriculum.stages", "n and T must be >= 1"
+        )
         _check(0.0 < self.hsw_lambda <= 1.0, "curriculum.hsw_lambda", "must be in (0, 1]")
 
 
@@ -115,8 +120,11 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _check(self.lr > 0, "optim.lr", "must be positive")
         _check(self.lr_warmup_steps >= 0, "optim.lr_warmup_steps", "must be >= 0")
-        _check(self.lr_schedule in ("constant", "cosine"), "optim.lr_schedule",
-               "must be 'constant' or 'cosine'")
+        _check(
+            self.lr_schedule in ("constant", "cosine"),
+            "optim.lr_schedule",
+            "must be 'constant' or 'cosine'",
+        )
         _check(0.0 <= self.lr_min_ratio <= 1.0, "optim.lr_min_ratio", "must be in [0, 1]")
         _check(0.0 <= self.beta1 < 1.0, "optim.beta1", "must be in [0, 1)")
         _check(0.0 <= self.beta2 < 1.0, "optim.beta2", "must be in [0, 1)")
@@ -142,8 +150,11 @@ class DataConfig:
         _check(self.n_train >= 1, "data.n_train", "must be >= 1")
         _check(self.n_test >= 1, "data.n_test", "must be >= 1")
         _check(self.min_rating >= 0, "data.min_rating", "must be >= 0")
-        _check(self.augment in ("fresh", "fixed", "none"), "data.augment",
-               "must be 'fresh', 'fixed' or 'none'")
+        _check(
+            self.augment in ("fresh", "fixed", "none"),
+            "data.augment",
+            "must be 'fresh', 'fixed' or 'none'",
+        )
         _check(self.n_aug >= 1, "data.n_aug", "must be >= 1")
 
 
@@ -175,9 +186,14 @@ class TrainConfig:
         _check(self.eval_batch_size >= 0, "train.eval_batch_size", "must be >= 0")
         _check(self.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0")
         _check(self.log_every >= 1, "train.log_every", "must be >= 1")
-        _check(self.precision in ("auto", "fp32", "bf16"), "train.precision",
-               "must be 'auto', 'fp32' or 'bf16'")
-        _check(self.compile in ("auto", "on", "off"), "train.compile", "must be 'auto', 'on' or 'off'")
+        _check(
+            self.precision in ("auto", "fp32", "bf16"),
+            "train.precision",
+            "must be 'auto', 'fp32' or 'bf16'",
+        )
+        _check(
+            self.compile in ("auto", "on", "off"), "train.compile", "must be 'auto', 'on' or 'off'"
+        )
 
 
 @dataclass(frozen=True)
@@ -208,8 +224,13 @@ class RunConfig:
                 for k in value:
                     _check(k in names, f"{key}.{k}", "unknown field")
                 if key == "curriculum" and "stages" in value:
-                    value = {**value, "stages": tuple(Stage(**s) if isinstance(s, dict) else Stage(*s)
-                                                      for s in value["stages"])}
+                    value = {
+                        **value,
+                        "stages": tuple(
+                            Stage(**s) if isinstance(s, dict) else Stage(*s)
+                            for s in value["stages"]
+                        ),
+                    }
                 kwargs[key] = section_cls(**value)
             else:
                 kwargs[key] = value
@@ -240,8 +261,14 @@ def cpu() -> RunConfig:
     return RunConfig(
         preset="cpu",
         model=ModelConfig(d=128, expansion=4.0),
-        optim=OptimConfig(lr=1e-3, lr_warmup_steps=100, weight_decay=0.1,
-                          puzzle_emb_lr=1e-3, puzzle_emb_weight_decay=0.1, ema=0.99),
+        optim=OptimConfig(
+            lr=1e-3,
+            lr_warmup_steps=100,
+            weight_decay=0.1,
+            puzzle_emb_lr=1e-3,
+            puzzle_emb_weight_decay=0.1,
+            ema=0.99,
+        ),
         data=DataConfig(n_train=1000, n_test=500),
         train=TrainConfig(batch_size=128, epochs=200, log_every=10),
     )
@@ -253,11 +280,18 @@ def tiny() -> RunConfig:
         preset="tiny",
         model=ModelConfig(d=32, expansion=2.0, n_latent=2, n_cycles=2, n_sup=4, puzzle_emb_len=2),
         curriculum=CurriculumConfig(stages=(Stage(0.3, 1, 1), Stage(0.6, 1, 2), Stage(1.0, 2, 2))),
-        optim=OptimConfig(lr=1e-3, lr_warmup_steps=2, weight_decay=0.0,
-                          puzzle_emb_lr=1e-3, puzzle_emb_weight_decay=0.0, ema=0.0),
+        optim=OptimConfig(
+            lr=1e-3,
+            lr_warmup_steps=2,
+            weight_decay=0.0,
+            puzzle_emb_lr=1e-3,
+            puzzle_emb_weight_decay=0.0,
+            ema=0.0,
+        ),
         data=DataConfig(n_train=32, n_test=16),
-        train=TrainConfig(batch_size=8, epochs=2, log_every=1, device="cpu", precision="fp32",
-                          compile="off"),
+        train=TrainConfig(
+            batch_size=8, epochs=2, log_every=1, device="cpu", precision="fp32", compile="off"
+        ),
     )
 
 
@@ -272,8 +306,9 @@ def preset(name: str) -> RunConfig:
 
 def with_cgar(cfg: RunConfig, depth: bool = True, hsw: bool = True) -> RunConfig:
     """Switch on CGAR's depth curriculum and/or supervision weighting."""
-    cur = dataclasses.replace(cfg.curriculum, depth=cfg.curriculum.depth or depth,
-                              hsw=cfg.curriculum.hsw or hsw)
+    cur = dataclasses.replace(
+        cfg.curriculum, depth=cfg.curriculum.depth or depth, hsw=cfg.curriculum.hsw or hsw
+    )
     return dataclasses.replace(cfg, curriculum=cur)
 
 
@@ -285,8 +320,11 @@ def _parse_value(name: str, raw: str, annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if annotation is bool:
         low = raw.strip().lower()
-        _check(low in ("true", "false", "1", "0", "on", "off", "yes", "no"), name,
-               f"expected a boolean, got {raw!r}")
+        _check(
+            low in ("true", "false", "1", "0", "on", "off", "yes", "no"),
+            name,
+            f"expected a boolean, got {raw!r}",
+        )
         return low in ("true", "1", "on", "yes")
     if annotation is int:
         try:

@@ -14,7 +14,10 @@ VOCAB_SIZE = 11  # padding, empty, digits 1..9
 ROWS = np.arange(N_CELLS).reshape(9, 9)
 COLS = ROWS.T.copy()
 BOXES = np.array(
-    [[(3 * (b // 3) + r) * 9 + 3 * (b % 3) + c for r in range(3) for c in range(3)] for b in range(9)]
+    [
+        [(3 * (b // 3) + r) * 9 + 3 * (b % 3) + c for r in range(3) for c in range(3)]
+        for b in range(9)
+    ]
 )
 HOUSES = np.concatenate([ROWS, COLS, BOXES])  # (27, 9) cell indices
 
