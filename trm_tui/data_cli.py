@@ -1,5 +1,246 @@
-"""`trm data ...` (placeholder until the data commands land)."""
+"""`trm data ...`: make (generate), convert (import), solve and rate (label), describe (info).
+
+Thin wrappers over :mod:`puzzles`; every import of it happens inside the commands so that
+`trm --help` stays fast, and nothing here imports torch. Bad input ends in one line through
+:func:`trm_tui.errors.fail` (exit 2); existing outputs are never overwritten without ``--force``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
-app = typer.Typer(help="Make, convert, solve and rate, and describe puzzle sets.", no_args_is_help=True)
+from trm_tui.data_tables import print_report
+from trm_tui.errors import EXIT_INTERRUPTED, fail
+
+if TYPE_CHECKING:
+    from puzzles.dataset import PuzzleSet
+
+app = typer.Typer(
+    help="Make, convert, solve and rate, and describe puzzle sets.", no_args_is_help=True
+)
+# markup off: file names and puzzle text may hold [brackets] that rich would take for styles
+_stdout = Console(highlight=False, soft_wrap=True, markup=False)
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def _refuse_existing(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        fail(f"{path}: already exists (use --force to overwrite)")
+
+
+@app.command("generate")
+def generate_command(
+    count: Annotated[int, typer.Option("--count", "-n", help="Puzzles to make.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV file to write (Sudoku-Extreme columns).")
+    ],
+    min_rating: Annotated[int, typer.Option(help="Least rating (solver guesses) to accept.")] = 0,
+    max_clues: Annotated[int, typer.Option(help="Most givens a puzzle may have (17..81).")] = 81,
+    seed: Annotated[int, typer.Option(help="Random seed; the output depends on it only.")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Generate unique puzzles with answers and ratings into a CSV."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from puzzles.dataset import PuzzleSet
+    from puzzles.generate import generate
+
+    if count < 1:
+        fail(f"--count must be at least 1, got {count}")
+    _refuse_existing(out, force)
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=_stderr, transient=True) as progress:
+            task = progress.add_task("generating", total=count)
+            made = generate(
+                count,
+                seed=seed,
+                min_rating=min_rating,
+                max_clues=max_clues,
+                workers=workers,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except ValueError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted; nothing written", code=EXIT_INTERRUPTED)
+    puzzles = PuzzleSet.from_grids(
+        made.questions, made.answers, made.ratings, source=f"trm-generate-seed{seed}"
+    )
+    _write_csv(out, puzzles, force)
+    _stdout.print(
+        f"wrote {len(puzzles)} puzzles to {out} (mean rating {made.ratings.mean():.1f}, max {made.ratings.max()})"
+    )
+
+
+@app.command("import")
+def import_command(
+    src: Annotated[
+        str, typer.Argument(help="CSV, 'train.csv,test.csv', puzzle file, or reference folder.")
+    ],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out", "-o", help="FOLDER (reference layout), X.csv or 'train.csv,test.csv'."
+        ),
+    ],
+    aug: Annotated[
+        int, typer.Option(help="Shuffled copies per training puzzle (reference output).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the shuffles.")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output if it exists.")
+    ] = False,
+) -> None:
+    """Convert between the Sudoku-Extreme CSV and the TRM reference builder's folder layout."""
+    import numpy as np
+
+    from puzzles.dataset import load_dataset
+    from puzzles.parse import PuzzleFormatError
+    from puzzles.reference import write_reference
+
+    if aug < 0:
+        fail(f"--aug must be >= 0, got {aug}")
+    targets = [Path(p) for p in out.split(",")]
+    to_csv = all(p.suffix.lower() == ".csv" for p in targets)
+    if len(targets) > 2 or (len(targets) == 2 and not to_csv):
+        fail(f"--out {out}: expected a folder, X.csv, or TRAIN.csv,TEST.csv")
+    if to_csv and aug:
+        fail("--aug applies to reference-folder output only (the CSV stores no copies)")
+    for target in targets:
+        _refuse_existing(target, force)
+    try:
+        splits = load_dataset(src)
+    except PuzzleFormatError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(_os_message(error))
+    if not to_csv:
+        try:
+            write_reference(
+                targets[0], splits, n_aug=aug, rng=np.random.default_rng(seed), overwrite=force
+            )
+        except ValueError as error:
+            fail(f"{src}: {error}")
+        except FileExistsError as error:
+            fail(str(error))
+        except OSError as error:
+            fail(_os_message(error))
+        n_test = 0 if splits.test is None else len(splits.test)
+        _stdout.print(
+            f"wrote {targets[0]}: train {len(splits.train) * (1 + aug)} rows ({len(splits.train)} groups), test {n_test}"
+        )
+        return
+    if len(targets) == 1 and splits.test is not None:
+        fail(f"{src} has a test split; give --out TRAIN.csv,TEST.csv")
+    if len(targets) == 2 and splits.test is None:
+        fail(f"{src} has no test split; give a single --out X.csv")
+    for target, part in zip(targets, (splits.train, splits.test), strict=False):
+        _write_csv(target, part, force)
+        _stdout.print(f"wrote {len(part)} puzzles to {target}")
+
+
+@app.command("label")
+def label_command(
+    file: Annotated[str, typer.Argument(help="Puzzle file in any text form ('-' = stdin).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV to write, with answers and ratings.")
+    ],
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Reject the file if any puzzle lacks a unique solution."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Solve and rate every puzzle; ones without a unique solution are skipped (or, --strict, rejected)."""
+    import numpy as np
+
+    from puzzles.dataset import PuzzleSet
+    from puzzles.parse import PuzzleFormatError, read_puzzles
+    from puzzles.solver import solve_batch
+
+    _refuse_existing(out, force)
+    try:
+        parsed = read_puzzles(file)
+    except PuzzleFormatError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(_os_message(error))
+    if not parsed:
+        fail(f"{_display_name(file)}: no puzzles found")
+    solved = solve_batch(np.stack([p.grid for p in parsed]), limit=2)
+    unique = solved.n_solutions == 1
+    for puzzle, n_solutions in zip(parsed, solved.n_solutions, strict=True):
+        if n_solutions != 1:
+            what = "has no solution" if n_solutions == 0 else "has more than one solution"
+            if strict:
+                fail(f"{puzzle.source}:{puzzle.line}: puzzle {what}")
+            _stderr.print(f"trm: warning: {puzzle.source}:{puzzle.line}: puzzle {what}; skipped")
+    if not unique.any():
+        fail(f"{_display_name(file)}: no puzzle has a unique solution; nothing written")
+    source = "stdin" if file == "-" else Path(file).stem
+    puzzles = PuzzleSet.from_grids(
+        np.stack([p.grid for p in parsed])[unique],
+        solved.solutions[unique],
+        solved.guesses[unique],
+        source=source,
+    )
+    _write_csv(out, puzzles, force)
+    _stdout.print(
+        f"wrote {len(puzzles)} labelled puzzles to {out} ({int((~unique).sum())} skipped)"
+    )
+
+
+@app.command("info")
+def info_command(
+    file: Annotated[
+        str, typer.Argument(help="CSV, puzzle file, 'train.csv,test.csv', or dataset folder.")
+    ],
+    test: Annotated[
+        str | None, typer.Option("--test", help="Test set to compare against (overlap).")
+    ] = None,
+    max_checks: Annotated[int, typer.Option(help="Symmetric matches to verify exactly.")] = 200,
+) -> None:
+    """Counts, clue and rating histograms, duplicates, and train/test overlap up to symmetry."""
+    from puzzles.info import describe
+    from puzzles.parse import PuzzleFormatError
+
+    try:
+        report = describe(file, test, max_checks=max_checks)
+    except PuzzleFormatError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(_os_message(error))
+    print_report(report, _stdout)
+
+
+def _display_name(file: str) -> str:
+    """How error messages name a puzzle file argument."""
+    return "<stdin>" if file == "-" else file
+
+
+def _write_csv(path: Path, puzzles: PuzzleSet, force: bool) -> None:
+    """Write through the atomic CSV writer, turning refusals into one-line errors."""
+    from puzzles.dataset import write_csv
+
+    try:
+        write_csv(path, puzzles, overwrite=force)
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        fail(str(error))
+    except OSError as error:
+        fail(_os_message(error))
+
+
+def _os_message(error: OSError) -> str:
+    """``FILE: reason`` for a failed file operation (permissions, full disk, ...)."""
+    return f"{error.filename}: {error.strerror}" if error.filename else str(error)
