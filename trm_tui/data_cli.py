@@ -49,10 +49,12 @@ def generate_command(
 
     from puzzles.dataset import PuzzleSet
     from puzzles.generate import generate
+    from puzzles.solver import warm_up
 
     if count < 1:
         fail(f"--count must be at least 1, got {count}")
     _refuse_existing(out, force)
+    warm_up()  # compile (or load) the kernels before the bar, and before any worker starts
     columns = (
         "[progress.description]{task.description}",
         BarColumn(),
