@@ -1,0 +1,126 @@
+"""Evaluation of a TRM on held-out puzzles, and loading a trained model from a run or checkpoint.
+
+Follows the reference evaluation: full depth ``(n_latent, n_cycles)``, all ``N_sup`` supervision
+steps, no exploration; exact and cell accuracy are those of the answer after the final step, and
+the halting head is right when ``q_halt >= 0`` exactly where that answer is solved. Added to the
+reference's metrics: the step at which the halting head first fires (``q_halt > 0``; ``N_sup``
+when it never does) and the exact accuracy of the answer at that step, which is what inference
+with early halting (``trm solve --halt``) gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.checkpoint import CheckpointError, load_checkpoint
+from engine.config import RunConfig
+from engine.data import to_tokens
+from engine.model import TRM
+
+
+@dataclass
+class EvalResult:
+    """Accuracies of a model on a set of puzzles (fractions in 0..1)."""
+
+    n_puzzles: int
+    exact_accuracy: float  # all 81 cells right after the final step
+    cell_accuracy: float  # cells right after the final step
+    halt_accuracy: float  # (q_halt >= 0) == solved, at the final step
+    avg_halt_step: float  # mean first step with q_halt > 0 (N_sup when it never fires)
+    halt_exact_accuracy: float  # exact accuracy of the answer at the first halting step
+
+
+@torch.no_grad()
+def evaluate(
+    model: TRM,
+    questions: np.ndarray,
+    answers: np.ndarray,
+    batch_size: int,
+    autocast: Callable[[], AbstractContextManager] = nullcontext,
+) -> EvalResult:
+    """Run every puzzle through all ``N_sup`` steps at full depth and measure the answers."""
+    cfg = model.cfg
+    device = model.y_init.device
+    was_training = model.training
+    model.eval()
+    totals = np.zeros(5)  # exact, cells, halt right, halt step, exact at halt
+    for start in range(0, len(questions), batch_size):
+        tokens = to_tokens(questions[start : start + batch_size], device)
+        labels = to_tokens(answers[start : start + batch_size], device)
+        batch = tokens.shape[0]
+        puzzle_ids = torch.zeros(batch, dtype=torch.long, device=device)
+        carry = model.initial_carry(batch)
+        halt_step = torch.full((batch,), cfg.n_sup, dtype=torch.long, device=device)
+        exact_at_halt = torch.zeros(batch, dtype=torch.bool, device=device)
+        fired = torch.zeros(batch, dtype=torch.bool, device=device)
+        for t in range(1, cfg.n_sup + 1):
+            with autocast():
+                out = model(carry, tokens, puzzle_ids, cfg.n_latent, cfg.n_cycles)
+            carry = out.carry
+            cells_right = out.logits.argmax(-1) == labels
+            solved = cells_right.all(-1)
+            first = (out.q_halt > 0) & ~fired
+            halt_step = torch.where(first, t, halt_step)
+            exact_at_halt = torch.where(first, solved, exact_at_halt)
+            fired |= first
+        # A row whose head never fired is answered at the final step.
+        exact_at_halt = torch.where(fired, exact_at_halt, solved)
+        halt_right = (out.q_halt >= 0) == solved
+        totals += [
+            solved.sum().item(),
+            cells_right.float().mean(-1).sum().item(),
+            halt_right.sum().item(),
+            halt_step.sum().item(),
+            exact_at_halt.sum().item(),
+        ]
+    model.train(was_training)
+    means = [float(total) / max(1, len(questions)) for total in totals]
+    return EvalResult(len(questions), *means)
+
+
+@dataclass
+class TrainedModel:
+    """A model rebuilt from a checkpoint, with the weights evaluation uses (EMA when saved)."""
+
+    model: TRM
+    config: RunConfig
+    step: int
+    path: Path  # the checkpoint file it came from
+
+
+def checkpoint_path(target: Path) -> Path:
+    """The checkpoint a run directory or file stands for: ``best.pt``, else ``latest.pt``."""
+    if target.is_dir():
+        for name in ("best.pt", "latest.pt"):
+            candidate = target / "checkpoints" / name
+            if candidate.exists():
+                return candidate
+        raise CheckpointError(
+            f"{target}: no checkpoints/best.pt or checkpoints/latest.pt in this run"
+        )
+    return target
+
+
+def load_trained_model(target: Path, device: torch.device) -> TrainedModel:
+    """The model of a run directory or checkpoint file, with its EMA weights if it has them."""
+    path = checkpoint_path(target)
+    state = load_checkpoint(path)
+    if "config" not in state or "model" not in state:
+        raise CheckpointError(f"{path}: not a trm training checkpoint (no 'config' or 'model')")
+    config = RunConfig.from_dict(state["config"])
+    model = TRM(config.model)
+    weights = state["ema"]["averaged"] if state.get("ema") else state["model"]
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: weights do not fit the saved configuration: {first}") from e
+    return TrainedModel(
+        model=model.to(device), config=config, step=int(state.get("step", 0)), path=path
+    )

@@ -1,0 +1,263 @@
+"""The training loop: scheduling, events, evaluation, checkpoints and exact resume.
+
+Follows the reference TRM trainer (Jolicoeur-Martineau, 2025) with CGAR (Qasim and Zhang, 2025):
+every optimizer step advances each row of a persistent batch by one supervision step
+(``engine.train_step``); the depth ``(n, T)`` comes from the Progressive Depth Curriculum at each
+step, HSW weights each row by its own step, AdamATan2 trains the network and sign-SGD the puzzle
+embedding (same warm-up), and an EMA of the weights is what gets evaluated and saved for use.
+
+The loop talks to the world only through an event sink (``train``, ``stage``, ``eval``,
+``checkpoint``, ``run_start``, ``run_end`` events, DESIGN.md). Its state lives in an
+``engine.session.Session``, whose checkpoints resume exactly. Data-parallel runs
+(``engine.distributed``) log metrics summed over ranks; rank 0 evaluates and writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine import distributed as dist
+from engine.config import RunConfig
+from engine.curriculum import Depth, hsw_weights
+from engine.data import to_tokens
+from engine.evaluate import EvalResult, evaluate
+from engine.optim import lr_at
+from engine.run_dir import RunPaths
+from engine.session import Session, build_session, save
+from engine.train_step import train_step
+
+
+@dataclass
+class TrainSummary:
+    """How a run ended."""
+
+    reason: str  # "finished", "interrupted" or "failed" (as in the run_end event)
+    message: str
+    step: int  # optimizer steps completed
+    total_steps: int
+    last_eval: EvalResult | None  # the latest evaluation, if any ran
+
+
+class _Silent:
+    """The sink of non-zero ranks: events are rank 0's job."""
+
+    def emit(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
+        return {}
+
+
+def train(
+    cfg: RunConfig,
+    run_dir: Path,
+    sink: Any,
+    resume: bool = False,
+    stop: Callable[[], bool] | None = None,
+) -> TrainSummary:
+    """Train, or resume from ``checkpoints/latest.pt``, the run in ``run_dir``; events go to ``sink``.
+
+    ``stop()`` is polled after every step; True ends the run as "interrupted" with a checkpoint,
+    as does KeyboardInterrupt. A non-finite loss ends it as "failed", keeping the last checkpoint.
+    """
+    world = dist.world_from_env()
+    events = sink if world.is_main else _Silent()
+    run: Session | None = None
+    try:
+        run = build_session(cfg, RunPaths(Path(run_dir)), world, events, resume)
+        return _loop(run, stop)
+    except KeyboardInterrupt:
+        step = run.step if run else 0
+        if run is not None and not run.in_step and run.step > 0:
+            save(run, is_best=False)
+            message = f"interrupted at step {step}; checkpoint saved"
+        else:
+            message = f"interrupted at step {step}; the last checkpoint is kept"
+        events.emit("run_end", step, reason="interrupted", message=message)
+        return TrainSummary("interrupted", message, step, run.total_steps if run else 0, _last(run))
+    except BaseException as e:
+        events.emit(
+            "run_end", run.step if run else 0, reason="failed", message=f"{type(e).__name__}: {e}"
+        )
+        raise
+    finally:
+        dist.shutdown(world)
+
+
+def _last(run: Session | None) -> EvalResult | None:
+    return run.last_eval if run else None
+
+
+def _loop(run: Session, stop: Callable[[], bool] | None) -> TrainSummary:
+    """Optimizer steps until the end, a stop request, or a non-finite loss."""
+    cfg = run.cfg
+    hsw = None
+    if cfg.curriculum.hsw:
+        hsw = torch.tensor(
+            hsw_weights(cfg.model.n_sup, cfg.curriculum.hsw_lambda), device=run.device
+        )
+    while run.step < run.total_steps:
+        depth = run.schedule.at(run.step, run.total_steps)
+        if depth.stage != run.stage:
+            run.stage = depth.stage
+            run.events.emit(
+                "stage",
+                run.step,
+                stage=depth.stage,
+                depth={"n": depth.n, "T": depth.T},
+                rho=run.step / run.total_steps,
+            )
+        lr = lr_at(run.step + 1, cfg.optim, run.total_steps)
+        run.adam.param_groups[0]["lr"] = lr
+        run.sign.param_groups[0]["lr"] = cfg.optim.puzzle_emb_lr * lr / cfg.optim.lr
+        started = time.perf_counter()
+        fresh = run.sampler.draw(int(run.state.halted.sum()))
+        tokens = to_tokens(fresh.questions, run.device)
+        labels = to_tokens(fresh.answers, run.device)
+        run.in_step = True
+        result = train_step(
+            run.net,
+            run.forward,
+            run.state,
+            tokens,
+            labels,
+            depth,
+            [run.adam, run.sign],
+            hsw,
+            run.settings,
+        )
+        run.ema.update(run.net)
+        run.state, run.step, run.in_step = result.state, run.step + 1, False
+        run.metrics += result.metrics
+        run.losses += result.losses
+        run.n_summed += 1
+        finite = bool(torch.isfinite(result.losses[0]))
+        requested = stop is not None and stop()
+        # Every rank must take the same branch below, or the next collective would hang.
+        nonfinite, stopping = dist.any_rank([not finite, requested], run.world)
+        run.seconds += time.perf_counter() - started
+        if nonfinite:
+            message = f"non-finite loss at step {run.step}; the last good checkpoint is kept"
+            run.events.emit("run_end", run.step, reason="failed", message=message)
+            return TrainSummary("failed", message, run.step, run.total_steps, run.last_eval)
+        if run.step % cfg.train.log_every == 0 or run.step == run.total_steps:
+            _log(run, lr, depth)
+        if run.step % run.eval_every == 0 or run.step == run.total_steps:
+            _evaluate(run)
+        elif run.step % run.checkpoint_every == 0 or stopping:
+            save(run, is_best=False)
+        if stopping and run.step < run.total_steps:
+            message = f"stopped at step {run.step} of {run.total_steps}; checkpoint saved"
+            run.events.emit("run_end", run.step, reason="interrupted", message=message)
+            return TrainSummary("interrupted", message, run.step, run.total_steps, run.last_eval)
+    final = run.last_eval
+    message = f"{run.step} steps" + (
+        f"; test exact accuracy {final.exact_accuracy:.4f}" if final else ""
+    )
+    run.events.emit("run_end", run.step, reason="finished", message=message)
+    return TrainSummary("finished", message, run.step, run.total_steps, final)
+
+
+def _log(run: Session, lr: float, depth: Depth) -> None:
+    """One ``train`` event from the sums since the last one, over all ranks."""
+    cfg, world = run.cfg, run.world
+    metrics = dist.all_reduce_sum(run.metrics, world).tolist()
+    losses = (dist.all_reduce_sum(run.losses, world) / (world.size * max(1, run.n_summed))).tolist()
+    n_sup = cfg.model.n_sup
+    histogram = torch.bincount(run.state.steps.long(), minlength=n_sup + 1)[1 : n_sup + 1]
+    seconds = dist.all_reduce_max(run.seconds, world)
+    count = metrics[0]
+
+    def per_halted(total: float) -> float | None:
+        return total / count if count > 0 else None
+
+    run.events.emit(
+        "train",
+        run.step,
+        loss=losses[0],
+        lm_loss=losses[1],
+        halt_loss=losses[2],
+        lr=lr,
+        cell_accuracy=per_halted(metrics[1]),
+        exact_accuracy=per_halted(metrics[2]),
+        halt_accuracy=per_halted(metrics[3]),
+        avg_steps=per_halted(metrics[4]),
+        n_halted=int(count),
+        depth={"n": depth.n, "T": depth.T},
+        stage=depth.stage,
+        hsw_weights=hsw_weights(n_sup, cfg.curriculum.hsw_lambda) if cfg.curriculum.hsw else None,
+        samples_per_s=cfg.train.batch_size * run.n_summed / max(seconds, 1e-9),
+        eta_s=(run.total_steps - run.step) * seconds / max(1, run.n_summed),
+        steps_histogram=dist.all_reduce_sum(histogram, world).tolist(),
+        epoch=run.sampler.n_drawn * world.size / len(run.splits.train_questions),
+    )
+    run.metrics.zero_()
+    run.losses.zero_()
+    run.n_summed, run.seconds = 0, 0.0
+
+
+def _evaluate(run: Session) -> None:
+    """Evaluate the EMA weights on the test split (rank 0), then checkpoint."""
+    result = None
+    if run.world.is_main and len(run.splits.test_questions) > 0:
+        run.ema.copy_to(run.eval_net)
+        result = evaluate(
+            run.eval_net,
+            run.splits.test_questions,
+            run.splits.test_answers,
+            run.cfg.train.eval_batch_size or run.cfg.train.batch_size,
+            run.settings.autocast,
+        )
+        run.last_eval = result
+        run.events.emit(
+            "eval",
+            run.step,
+            split="test",
+            exact_accuracy=result.exact_accuracy,
+            cell_accuracy=result.cell_accuracy,
+            halt_accuracy=result.halt_accuracy,
+            avg_halt_step=result.avg_halt_step,
+            n_puzzles=result.n_puzzles,
+            halt_exact_accuracy=result.halt_exact_accuracy,
+        )
+    # Best by exact accuracy; cell accuracy breaks ties (early on every exact accuracy is 0).
+    score = [result.exact_accuracy, result.cell_accuracy] if result else None
+    is_best = score is not None and score > run.best_score
+    if is_best:
+        run.best_score = score
+    save(run, is_best=is_best)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m engine.trainer`` (e.g. under ``torchrun``): train without the live display."""
+    import argparse
+
+    from engine.config import apply_overrides, preset, with_cgar
+    from engine.events import EventSink
+    from engine.run_dir import create_run_dir, open_for_resume
+
+    parser = argparse.ArgumentParser(prog="python -m engine.trainer", description=main.__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--cgar", action="store_true")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    world = dist.world_from_env()
+    if args.resume:
+        cfg = open_for_resume(args.run_dir)[1]
+    else:
+        cfg = apply_overrides(preset(args.preset), args.sets)
+        cfg = with_cgar(cfg) if args.cgar else cfg
+        if world.is_main:
+            create_run_dir(args.run_dir, cfg)
+    sink = EventSink(args.run_dir / "events.jsonl") if world.is_main else None
+    summary = train(cfg, args.run_dir, sink, resume=args.resume)
+    return {"finished": 0, "interrupted": 130}.get(summary.reason, 1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
