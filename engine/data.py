@@ -61,6 +61,8 @@ def cache_dir() -> Path:
 def default_dataset_path(cfg: DataConfig) -> Path:
     """Cache file of the generated default dataset for these data settings."""
     key = {"n": cfg.n_train + cfg.n_test, "seed": cfg.seed, "min_rating": cfg.min_rating, "v": 1}
+    if cfg.min_clues:
+        key["min_clues"] = cfg.min_clues
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return cache_dir() / f"default-{digest}.csv"
 
@@ -82,11 +84,19 @@ def ensure_default_dataset(cfg: DataConfig, progress: Callable[[int], None] | No
         workers=1,
         progress=progress,
     )
-    n = len(made.questions)
+    questions, ratings = made.questions, made.ratings
+    if cfg.min_clues:
+        from puzzles.generate import reveal
+        from puzzles.solver import rate
+
+        rng = np.random.default_rng([cfg.seed, cfg.min_clues])
+        questions = reveal(questions, made.answers, cfg.min_clues, rng)
+        ratings = rate(questions)
+    n = len(questions)
     puzzles = PuzzleSet(
-        questions=made.questions,
+        questions=questions,
         answers=made.answers,
-        ratings=made.ratings,
+        ratings=ratings,
         sources=np.full(n, "generated", dtype=object),
     )
     # write_csv is atomic (temp file + rename), so a crash never leaves a half-written cache entry;

@@ -7,6 +7,14 @@ steps or its halting logit is positive, except that with probability ``halt_expl
 gets a random minimum of 2..N_sup steps before it may halt. CGAR's HSW (Qasim and Zhang, 2025)
 weights each row's loss by the weight of that row's own supervision step.
 
+Departure from the reference, on by default (``train.stagger_start``): the reference fills every
+row at the first step, so all rows sit at the same supervision step and halt together at
+``N_sup`` until the halting head learns to fire; a whole batch then moves in lockstep through
+steps 1..16. :func:`stagger` instead starts row ``i`` of the first batch at step ``i mod N_sup``
+(its first puzzle simply gets fewer steps), so every batch mixes all supervision steps, as it
+does in the reference's steady state. Without it, HSW scales the loss of whole batches by its
+per-step weight (a factor of ~150 between steps 1 and 16), which stalls early training.
+
 The loop in ``engine.trainer`` does scheduling and logging, and draws the new puzzles (one per
 halted row); nothing here calls ``.item()`` or otherwise waits for the device.
 """
@@ -113,6 +121,15 @@ def refill(model: TRM, state: TrainState, tokens: Tensor, labels: Tensor) -> Tra
     )
 
 
+def stagger(
+    model: TRM, state: TrainState, tokens: Tensor, labels: Tensor, n_sup: int
+) -> TrainState:
+    """Fill every row and start row ``i`` at supervision step ``i mod N_sup``."""
+    state = refill(model, state, tokens, labels)
+    offsets = torch.arange(state.steps.shape[0], device=state.steps.device) % n_sup
+    return replace(state, steps=offsets.to(state.steps.dtype))
+
+
 def halting(steps: Tensor, q_halt: Tensor, settings: StepSettings) -> Tensor:
     """Training-time halting: ``N_sup`` reached or ``q_halt > 0``, held back by exploration."""
     batch = steps.shape[0]
@@ -139,7 +156,8 @@ def train_step(
     """Refill halted rows with ``tokens``/``labels``, run one supervision step, update the weights.
 
     ``forward`` is the model's forward as the loop runs it (plain, compiled or DDP-wrapped);
-    ``hsw`` holds the per-step row weights ``N_sup * w_t`` (t = 1..N_sup), or None when HSW is off.
+    ``hsw`` holds the HSW weights ``w_t`` (t = 1..N_sup; ``row_weights`` scales them by N_sup), or
+    None when HSW is off.
     """
     state = refill(model, state, tokens, labels)
     with settings.autocast():

@@ -30,7 +30,7 @@ from engine.evaluate import EvalResult, evaluate
 from engine.optim import lr_at
 from engine.run_dir import RunPaths
 from engine.session import Session, build_session, save
-from engine.train_step import train_step
+from engine.train_step import stagger, train_step
 
 
 @dataclass
@@ -98,6 +98,15 @@ def _loop(run: Session, stop: Callable[[], bool] | None) -> TrainSummary:
     if cfg.curriculum.hsw:
         hsw = torch.tensor(
             hsw_weights(cfg.model.n_sup, cfg.curriculum.hsw_lambda), device=run.device
+        )
+    if run.step == 0 and cfg.train.stagger_start and bool(run.state.halted.all()):
+        first = run.sampler.draw(run.state.halted.numel())
+        run.state = stagger(
+            run.net,
+            run.state,
+            to_tokens(first.questions, run.device),
+            to_tokens(first.answers, run.device),
+            cfg.model.n_sup,
         )
     while run.step < run.total_steps:
         depth = run.schedule.at(run.step, run.total_steps)

@@ -99,6 +99,17 @@ def test_an_epoch_is_a_permutation_of_the_training_puzzles() -> None:
     assert sampler.epoch == 1 and sampler.n_drawn == 12
 
 
+def test_min_clues_tops_up_generated_puzzles_from_their_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRM_CACHE_DIR", str(tmp_path))
+    minimal = load_data(DataConfig(n_train=6, n_test=2, seed=3))
+    easy = load_data(DataConfig(n_train=6, n_test=2, seed=3, min_clues=40))
+    assert ((easy.train_questions > 0).sum(axis=1) == 40).all()
+    assert ((minimal.train_questions > 0).sum(axis=1) < 40).all()
+    assert agrees_with_givens(easy.train_questions, easy.train_answers).all()
+
+
 @pytest.mark.parametrize("augment", ["fresh", "fixed"])
 def test_augmented_samples_are_valid_puzzles(augment: str) -> None:
     questions, answers = make_puzzles(5, 30, 0)

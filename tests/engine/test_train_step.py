@@ -12,7 +12,15 @@ from engine.config import tiny
 from engine.curriculum import Depth, hsw_weights
 from engine.model import TRM, Carry, StepOutput
 from engine.optim import AdamATan2
-from engine.train_step import StepSettings, TrainState, halting, initial_state, refill, train_step
+from engine.train_step import (
+    StepSettings,
+    TrainState,
+    halting,
+    initial_state,
+    refill,
+    stagger,
+    train_step,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -174,3 +182,18 @@ def test_hsw_weights_each_row_by_its_own_step(steps_before: list[int]) -> None:
     assert weighted.losses[0].item() == pytest.approx(
         plain.losses[0].item() * factor.item(), rel=1e-5
     )
+
+
+def test_stagger_fills_every_row_and_spreads_the_supervision_steps() -> None:
+    net = model()
+    n_sup = net.cfg.n_sup  # 4 in the tiny preset
+    state = initial_state(net, 10, torch.device("cpu"))
+    tokens = torch.arange(10).view(10, 1).expand(10, 81) % 9 + 2
+    state = stagger(net, state, tokens, tokens, n_sup)
+    assert not state.halted.any()
+    assert torch.equal(state.tokens, tokens)
+    assert state.steps.tolist() == [i % n_sup for i in range(10)]
+    # Row i halts after n_sup - (i mod n_sup) steps: after one step, exactly the rows at n_sup - 1.
+    steps = state.steps + 1
+    halted = halting(steps, torch.full((10,), -5.0), settings())
+    assert halted.tolist() == [i % n_sup == n_sup - 1 for i in range(10)]
