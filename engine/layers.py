@@ -110,7 +110,8 @@ class Block(nn.Module):
     """One post-norm layer: token mixer + residual, RMSNorm; SwiGLU + residual, RMSNorm.
 
     The ``mlp`` mixer (TRM's Sudoku default) is a SwiGLU across the sequence axis: it mixes the 97
-    positions of each channel, so it needs no position encoding.
+    positions of each channel, so it needs no position encoding; its residual and RMSNorm are
+    taken in that transposed layout too (normalising over positions), as the reference does.
     """
 
     def __init__(
@@ -126,7 +127,10 @@ class Block(nn.Module):
 
     def forward(self, h: Tensor, rope: tuple[Tensor, Tensor] | None) -> Tensor:
         if rope is None:
-            h = rms_norm(h + self.mlp_t(h.transpose(1, 2)).transpose(1, 2), self.eps)
+            t = h.transpose(1, 2)  # (B, d, L): each channel's row of positions
+            # As in the reference, this sub-layer's RMSNorm runs in the transposed layout, i.e.
+            # over the positions of each channel, not over the channels of each position.
+            h = rms_norm(t + self.mlp_t(t), self.eps).transpose(1, 2)
         else:
             h = rms_norm(h + self.self_attn(h, *rope), self.eps)
         return rms_norm(h + self.mlp(h), self.eps)

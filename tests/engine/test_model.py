@@ -122,3 +122,17 @@ def test_step_loss_weights_rows_and_counts_exact_rows() -> None:
     )
     assert torch.allclose(weighted.loss, 2.0 * (lm[0] + 0.5 * bce[0]) / 2)
     assert torch.allclose(plain.loss, (lm + 0.5 * bce).mean())
+
+
+def test_mlp_mixer_normalises_over_positions_like_the_reference() -> None:
+    from engine.layers import Block, rms_norm
+
+    torch.manual_seed(0)
+    block = Block(d=8, total_len=97, expansion=2.0, mixer="mlp", n_heads=1, eps=1e-5)
+    h = torch.randn(2, 97, 8)
+    t = h.transpose(1, 2)
+    mixed = rms_norm(t + block.mlp_t(t), 1e-5).transpose(1, 2)
+    expected = rms_norm(mixed + block.mlp(mixed), 1e-5)
+    assert torch.allclose(block(h, None), expected)
+    # After the token-mixing sub-layer each channel has unit RMS over the 97 positions.
+    assert torch.allclose(mixed.square().mean(1), torch.ones(2, 8), atol=1e-4)
