@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +15,6 @@ from engine.evaluate import evaluate, load_trained_model
 from engine.model import TRM, Carry, StepOutput
 from engine.optim import EMA
 from tests.engine.test_data import make_puzzles
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread (and the test machine's cores are shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # Per row and step 1..4: is the answer right (None = all but `wrong` cells), and q_halt.
 RIGHT = [[False, True, True, True], [True, False, False, False], [False, False, False, False]]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 
 from engine.checkpoint import load_checkpoint
@@ -15,14 +13,6 @@ from engine.events import MemorySink
 from engine.run_dir import RunPaths, create_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def assert_same(a: Any, b: Any, where: str = "state") -> None:

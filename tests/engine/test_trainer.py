@@ -3,7 +3,6 @@ and on interrupts, keeping a usable checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,6 @@ from engine.events import MemorySink, validate_event
 from engine.run_dir import RunPaths, create_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread (and the test machine's cores are shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_run(
