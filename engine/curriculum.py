@@ -59,6 +59,19 @@ class DepthSchedule:
         last = self.stages[-1]
         return Depth(n=last.n, T=last.T, stage=self.n_stages)
 
+    def remaining_cost(self, step: int, total_steps: int) -> int:
+        """Sum of :func:`step_cost` over steps ``step .. total_steps - 1`` (for a depth-aware ETA)."""
+        cost = 0
+        for index, stage in enumerate(self.stages, start=1):
+            start = self.stage_start_step(index, total_steps)
+            end = (
+                self.stage_start_step(index + 1, total_steps)
+                if index < self.n_stages
+                else total_steps
+            )
+            cost += max(0, end - max(start, step)) * step_cost(stage.n, stage.T)
+        return cost
+
     def stage_start_step(self, stage: int, total_steps: int) -> int:
         """First step whose depth belongs to the 1-based ``stage`` (0 for the first stage)."""
         if not 1 <= stage <= self.n_stages:
@@ -73,6 +86,15 @@ class DepthSchedule:
         while self.at(start, total).stage < stage:
             start += 1
         return start
+
+
+def step_cost(n: int, T: int) -> int:
+    """Network applications one training step costs at depth ``(n, T)``, a backward as two.
+
+    ``T`` cycles of ``n`` latent updates and one answer update run forward; the last cycle's
+    ``n + 1`` also run backward. Paper stages: ``(2, 1)`` 9, ``(4, 2)`` 20, ``(6, 3)`` 35.
+    """
+    return T * (n + 1) + 2 * (n + 1)
 
 
 def hsw_weights(n_sup: int, lam: float) -> list[float]:

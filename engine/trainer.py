@@ -24,7 +24,7 @@ import torch
 
 from engine import distributed as dist
 from engine.config import RunConfig
-from engine.curriculum import Depth, hsw_weights
+from engine.curriculum import Depth, hsw_weights, step_cost
 from engine.data import to_tokens
 from engine.evaluate import EvalResult, evaluate
 from engine.optim import lr_at
@@ -199,7 +199,11 @@ def _log(run: Session, lr: float, depth: Depth) -> None:
         stage=depth.stage,
         hsw_weights=hsw_weights(n_sup, cfg.curriculum.hsw_lambda) if cfg.curriculum.hsw else None,
         samples_per_s=cfg.train.batch_size * run.n_summed / max(seconds, 1e-9),
-        eta_s=(run.total_steps - run.step) * seconds / max(1, run.n_summed),
+        # Later depth stages cost more per step: scale this stage's pace by the work left.
+        eta_s=seconds
+        / max(1, run.n_summed)
+        / step_cost(depth.n, depth.T)
+        * run.schedule.remaining_cost(run.step, run.total_steps),
         steps_histogram=dist.all_reduce_sum(histogram, world).tolist(),
         epoch=run.sampler.n_drawn * world.size / len(run.splits.train_questions),
     )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.config import CurriculumConfig, Stage
-from engine.curriculum import Depth, DepthSchedule, hsw_weights, row_weights
+from engine.curriculum import Depth, DepthSchedule, hsw_weights, row_weights, step_cost
 
 PAPER = CurriculumConfig(depth=True)  # default stages: (0.3, 2, 1), (0.6, 4, 2), (1.0, 6, 3)
 
@@ -108,3 +108,21 @@ def test_row_weights_rejects_step_zero() -> None:
     weights = torch.tensor(hsw_weights(4, 0.7))
     with pytest.raises(RuntimeError):
         row_weights(torch.tensor([0, 1]), weights)
+
+
+def test_step_cost_counts_forward_cycles_and_the_last_cycle_backward() -> None:
+    assert [step_cost(2, 1), step_cost(4, 2), step_cost(6, 3)] == [9, 20, 35]
+
+
+@pytest.mark.parametrize(
+    ("step", "total"), [(0, 100), (17, 100), (30, 100), (59, 100), (99, 100), (3, 7)]
+)
+def test_remaining_cost_is_the_sum_of_step_costs(step: int, total: int) -> None:
+    schedule = DepthSchedule(CurriculumConfig(depth=True), full_n=6, full_T=3)
+    expected = sum(
+        step_cost(schedule.at(s, total).n, schedule.at(s, total).T) for s in range(step, total)
+    )
+    assert schedule.remaining_cost(step, total) == expected
+    assert DepthSchedule(CurriculumConfig(), 6, 3).remaining_cost(step, total) == 35 * (
+        total - step
+    )
