@@ -27,6 +27,7 @@ import torch
 from engine.config import DataConfig
 from puzzles.augment import shuffle
 from puzzles.dataset import PuzzleSet, load_dataset, read_csv, write_csv
+from puzzles.grid import to_tokens as grid_tokens
 
 
 class DataError(ValueError):
@@ -256,4 +257,4 @@ def _fixed_augmentations(
 
 def to_tokens(digits: np.ndarray, device: torch.device) -> torch.Tensor:
     """Digits (0 = empty) as model token ids (digit + 1), a long tensor on ``device``."""
-    return torch.from_numpy(digits.astype(np.int64) + 1).to(device)
+    return torch.from_numpy(grid_tokens(digits).astype(np.int64)).to(device)

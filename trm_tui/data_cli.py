@@ -180,7 +180,8 @@ def label_command(
         fail(_os_message(error))
     if not parsed:
         fail(f"{_display_name(file)}: no puzzles found")
-    solved = solve_batch(np.stack([p.grid for p in parsed]), limit=2)
+    grids = np.stack([p.grid for p in parsed])
+    solved = solve_batch(grids, limit=2)
     unique = solved.n_solutions == 1
     for puzzle, n_solutions in zip(parsed, solved.n_solutions, strict=True):
         if n_solutions != 1:
@@ -192,7 +193,7 @@ def label_command(
         fail(f"{_display_name(file)}: no puzzle has a unique solution; nothing written")
     source = "stdin" if file == "-" else Path(file).stem
     puzzles = PuzzleSet.from_grids(
-        np.stack([p.grid for p in parsed])[unique],
+        grids[unique],
         solved.solutions[unique],
         solved.guesses[unique],
         source=source,

@@ -110,9 +110,10 @@ def train_command(
     except errors as e:
         fail(str(e))
     console = Console()
-    if not cfg.data.path and not default_dataset_path(cfg.data).exists():
+    cache = default_dataset_path(cfg.data)
+    if not cfg.data.path and not cache.exists():
         count = cfg.data.n_train + cfg.data.n_test
-        console.print(f"generating {count:,} puzzles into {default_dataset_path(cfg.data)} (once)")
+        console.print(f"generating {count:,} puzzles into {cache} (once)")
     display = TrainDisplay(console, str(root))
     sink = Fanout(EventSink(root / "events.jsonl"), display.handle) if is_main else None
     stop = _StopOnSigint()

@@ -143,34 +143,19 @@ def test_hsw_weights_each_row_by_its_own_step(steps_before: list[int]) -> None:
     state.labels = torch.full((4, 81), 5)  # the same answer in every row
     state.steps = torch.tensor(steps_before, dtype=torch.int32)
     optim = torch.optim.SGD(forward.parameters(), lr=0.0)
-    plain = train_step(
-        net,
-        forward,
-        state,
-        state.tokens[:0],
-        state.labels[:0],
-        Depth(1, 1, 1),
-        [optim],
-        None,
-        settings(),
-    )
+
+    def step(hsw: torch.Tensor | None) -> torch.Tensor:
+        no_puzzles = state.tokens[:0]  # no row is halted, so none is refilled
+        result = train_step(
+            net, forward, state, no_puzzles, no_puzzles, Depth(1, 1, 1), [optim], hsw, settings()
+        )
+        return result.losses
+
     weights = torch.tensor(hsw_weights(N_SUP, 0.7))
-    weighted = train_step(
-        net,
-        forward,
-        state,
-        state.tokens[:0],
-        state.labels[:0],
-        Depth(1, 1, 1),
-        [optim],
-        weights,
-        settings(),
-    )
+    plain, weighted = step(None), step(weights)
     t = torch.tensor(steps_before) + 1
     factor = (N_SUP * weights[t - 1]).mean()
-    assert weighted.losses[0].item() == pytest.approx(
-        plain.losses[0].item() * factor.item(), rel=1e-5
-    )
+    assert weighted[0].item() == pytest.approx(plain[0].item() * factor.item(), rel=1e-5)
 
 
 def test_stagger_fills_every_row_and_spreads_the_supervision_steps() -> None:
