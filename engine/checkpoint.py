@@ -104,6 +104,10 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
 
 def _describe_load_error(error: Exception) -> str:
     text = str(error)
+    # A file that is not a pickle at all (text, another format) also fails the weights-only
+    # unpickler, as an "Unsupported operand"; only an unsupported global means code.
+    if "Unsupported operand" in text:
+        return "not a readable torch checkpoint (truncated or another format)"
     if "Weights only load failed" in text or "Unsupported global" in text:
         return (
             "refused: the file holds objects other than tensors and plain data, which could run "

@@ -1,4 +1,5 @@
-"""Evaluation of a TRM on held-out puzzles, and loading a trained model from a run or checkpoint.
+"""Evaluation of a TRM on held-out puzzles, and loading a trained model from a run, one of our
+checkpoints or a reference TRM / CGAR state dict (``engine.reference_checkpoint``).
 
 Follows the reference evaluation: full depth ``(n_latent, n_cycles)``, all ``N_sup`` supervision
 steps, no exploration; exact and cell accuracy are those of the answer after the final step, and
@@ -10,6 +11,7 @@ with early halting (``trm solve --halt``) gives.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -19,9 +21,10 @@ import numpy as np
 import torch
 
 from engine.checkpoint import CheckpointError, load_checkpoint
-from engine.config import RunConfig
+from engine.config import ModelConfig, RunConfig
 from engine.data import to_tokens
 from engine.model import TRM
+from engine.reference_checkpoint import ANCHOR, find_reference_weights, reference_to_trm
 
 
 @dataclass
@@ -107,20 +110,53 @@ def checkpoint_path(target: Path) -> Path:
     return target
 
 
-def load_trained_model(target: Path, device: torch.device) -> TrainedModel:
-    """The model of a run directory or checkpoint file, with its EMA weights if it has them."""
+def load_trained_model(
+    target: Path,
+    device: torch.device,
+    *,
+    n_latent: int | None = None,
+    n_cycles: int | None = None,
+    n_heads: int | None = None,
+) -> TrainedModel:
+    """The model of a run directory, one of our checkpoints (EMA weights if saved) or a reference
+    TRM / CGAR state dict (auto-detected); ``n_latent`` / ``n_cycles`` set the full depth used.
+
+    ``n_heads`` only matters for reference files, whose shapes cannot tell it (paper default 8);
+    for those, the depth defaults to the paper's ``(6, 3)``, for ours to the saved one.
+    """
     path = checkpoint_path(target)
     state = load_checkpoint(path)
-    if "config" not in state or "model" not in state:
-        raise CheckpointError(f"{path}: not a trm training checkpoint (no 'config' or 'model')")
-    config = RunConfig.from_dict(state["config"])
-    model = TRM(config.model)
-    weights = state["ema"]["averaged"] if state.get("ema") else state["model"]
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not fit the saved configuration: {first}") from e
-    return TrainedModel(
-        model=model.to(device), config=config, step=int(state.get("step", 0)), path=path
-    )
+    weights = find_reference_weights(state)
+    if weights is not None:
+        reference = reference_to_trm(
+            weights, path, n_latent=n_latent, n_cycles=n_cycles, n_heads=n_heads
+        )
+        config, model, step = reference.run_config(), reference.build(), 0
+    elif "config" in state and "model" in state:
+        config = RunConfig.from_dict(state["config"])
+        config = dataclasses.replace(config, model=_with_depth(config.model, n_latent, n_cycles))
+        model = TRM(config.model)
+        weights = state["ema"]["averaged"] if state.get("ema") else state["model"]
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise CheckpointError(
+                f"{path}: weights do not fit the saved configuration: {first}"
+            ) from e
+        step = int(state.get("step", 0))
+    else:
+        raise CheckpointError(
+            f"{path}: neither a trm checkpoint (no 'config' and 'model') nor a reference "
+            f"TRM state dict (no key ending in {ANCHOR!r})"
+        )
+    return TrainedModel(model=model.to(device), config=config, step=step, path=path)
+
+
+def _with_depth(cfg: ModelConfig, n_latent: int | None, n_cycles: int | None) -> ModelConfig:
+    """``cfg`` with the full depth ``(n_latent, n_cycles)`` replaced where given."""
+    if n_latent is not None:
+        cfg = dataclasses.replace(cfg, n_latent=n_latent)
+    if n_cycles is not None:
+        cfg = dataclasses.replace(cfg, n_cycles=n_cycles)
+    return cfg

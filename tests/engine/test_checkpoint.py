@@ -121,6 +121,7 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
         (None, "no such checkpoint file"),
         (b"", "empty file"),
         (b"hello, this is not a torch file", "not a readable torch checkpoint"),
+        (b"i am a text file\n", "not a readable torch checkpoint"),  # an "unsupported operand"
     ],
 )
 def test_bad_files_give_clear_errors(tmp_path: Path, content: bytes | None, message: str) -> None:
