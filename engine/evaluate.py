@@ -117,11 +117,13 @@ def load_trained_model(
     n_latent: int | None = None,
     n_cycles: int | None = None,
     n_heads: int | None = None,
+    puzzle_emb_len: int | None = None,
 ) -> TrainedModel:
     """The model of a run directory, one of our checkpoints (EMA weights if saved) or a reference
     TRM / CGAR state dict (auto-detected); ``n_latent`` / ``n_cycles`` set the full depth used.
 
-    ``n_heads`` only matters for reference files, whose shapes cannot tell it (paper default 8);
+    ``n_heads`` and ``puzzle_emb_len`` only matter for reference files, whose shapes cannot tell
+    them (paper defaults 8 and 16; an MLP mixer's prefix is read from its shapes);
     for those, the depth defaults to the paper's ``(6, 3)``, for ours to the saved one.
     """
     path = checkpoint_path(target)
@@ -129,7 +131,12 @@ def load_trained_model(
     weights = find_reference_weights(state)
     if weights is not None:
         reference = reference_to_trm(
-            weights, path, n_latent=n_latent, n_cycles=n_cycles, n_heads=n_heads
+            weights,
+            path,
+            n_latent=n_latent,
+            n_cycles=n_cycles,
+            n_heads=n_heads,
+            puzzle_emb_len=puzzle_emb_len,
         )
         config, model, step = reference.run_config(), reference.build(), 0
     elif "config" in state and "model" in state:

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import ConfigError, ModelConfig, RunConfig
 from engine.layers import swiglu_width
 from engine.model import TRM
@@ -277,18 +277,6 @@ def load_reference(
         n_heads=n_heads,
         puzzle_emb_len=puzzle_emb_len,
     )
-
-
-def write_converted(reference: ReferenceModel, out: Path, source: Path) -> None:
-    """Save ``reference`` as one of our checkpoints (config, weights, step 0; no EMA, no
-    optimizer), which ``load_trained_model`` and every command read directly."""
-    state = {
-        "config": reference.run_config().to_dict(),
-        "step": 0,
-        "model": reference.state_dict,
-        "converted_from": str(source),
-    }
-    save_checkpoint(out, state)
 
 
 def export_reference(model: TRM, prefix: str = REFERENCE_PREFIX) -> dict[str, Tensor]:

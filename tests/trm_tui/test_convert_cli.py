@@ -76,8 +76,6 @@ def test_convert_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     tensor_file = tmp_path / "tensor.pt"
     torch.save(torch.zeros(4), tensor_file)
     cases.append((["convert", str(tensor_file), str(out)], "tensor.pt: holds a Tensor"))
-    runner.invoke(app, ["convert", str(source), str(tmp_path / "ours.pt")])
-    cases.append((["convert", str(tmp_path / "ours.pt"), str(out)], "already a trm checkpoint"))
     for args, expected in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
@@ -88,3 +86,29 @@ def test_convert_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_importing_the_command_does_not_import_torch() -> None:
     code = "import sys, trm_tui.convert_cli; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_training_run_converts_to_a_compact_checkpoint_with_the_same_outputs(
+    tmp_path: Path,
+) -> None:
+    from engine.config import apply_overrides, preset
+    from engine.events import MemorySink
+    from engine.run_dir import create_run_dir
+    from engine.trainer import train
+    from tests.engine.test_data import write_puzzles
+
+    data = write_puzzles(tmp_path / "p.csv", 24)
+    cfg = apply_overrides(preset("tiny"), [f"data.path={data}", "train.max_steps=2"])
+    run = tmp_path / "run"
+    create_run_dir(run, cfg)
+    assert train(cfg, run, MemorySink()).reason == "finished"
+    out = tmp_path / "compact.pt"
+    result = runner.invoke(app, ["convert", str(run), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "step 2" in result.output
+    latest = run / "checkpoints" / "latest.pt"
+    assert out.stat().st_size < latest.stat().st_size / 2  # no optimizer or resume state
+    original, compact = load_trained_model(run, CPU), load_trained_model(out, CPU)
+    assert compact.step == 2 and compact.config == original.config
+    for ours, theirs in zip(_outputs(compact.model), _outputs(original.model), strict=True):
+        assert torch.equal(ours, theirs)
