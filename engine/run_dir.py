@@ -122,6 +122,22 @@ def open_for_resume(root: Path) -> tuple[RunPaths, RunConfig]:
     return paths, cfg
 
 
+def latest_run_checkpoint(runs_dir: Path) -> Path | None:
+    """``best.pt`` (else ``latest.pt``) of the most recently modified run under ``runs_dir``."""
+    if not runs_dir.is_dir():
+        return None
+    found = []
+    for root in runs_dir.iterdir():
+        paths = RunPaths(root)
+        candidates = [p for p in (paths.best, paths.latest) if p.is_file()]
+        if candidates:
+            # A run's age is that of its newest checkpoint: the run directory's own mtime only
+            # changes when entries are added, not when a checkpoint is replaced.
+            modified = max(p.stat().st_mtime for p in candidates)
+            found.append((modified, root.name, candidates[0]))
+    return max(found)[2] if found else None
+
+
 def write_checkpoint(
     paths: RunPaths, step: int, state: dict[str, Any], is_best: bool, keep: int = 3
 ) -> Path:

@@ -1,0 +1,194 @@
+"""`trm solve` through Typer's CliRunner on a tiny checkpoint saved by the test: JSON schema,
+halting, step display, TTA summary, the default checkpoint, and bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+from engine.checkpoint import save_checkpoint
+from engine.config import tiny
+from engine.model import TRM
+from tests.engine.test_data import make_puzzles
+from trm_tui.solve_cli import solve_command
+
+N_SUP = 4  # the tiny preset's N_sup
+runner = CliRunner()
+app = typer.Typer()
+app.command()(solve_command)
+
+
+def save_tiny_model(path: Path, halt_bias: float) -> Path:
+    """A fresh tiny TRM in our checkpoint format; ``halt_bias`` fixes every row's halting logit."""
+    cfg = tiny()
+    torch.manual_seed(0)
+    model = TRM(cfg.model)
+    with torch.no_grad():
+        model.q_head.weight.zero_()
+        model.q_head.bias[0] = halt_bias
+    save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict(), "step": 0})
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("ckpt")
+    return {
+        "never": save_tiny_model(root / "never.pt", -10.0),
+        "at_once": save_tiny_model(root / "at_once.pt", 10.0),
+    }
+
+
+def write_lines(path: Path, n: int) -> Path:
+    questions, _ = make_puzzles(n, 30, 0)
+    path.write_text("".join("".join(map(str, q)) + "\n" for q in questions))
+    return path
+
+
+def solve(*args: str) -> object:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_json_lines_follow_the_schema(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 3)
+    result = solve(puzzles, "--checkpoint", checkpoints["never"], "--json")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3  # one object per puzzle and nothing else on stdout
+    for line in lines:
+        obj = json.loads(line)
+        assert {"puzzle", "steps", "halted_at", "final", "solved", "valid"} <= set(obj)
+        assert len(obj["puzzle"]) == 81 and set(obj["puzzle"]) <= set("0123456789")
+        assert len(obj["final"]) == 81 and set(obj["final"]) <= set("123456789")
+        assert isinstance(obj["solved"], bool) and isinstance(obj["valid"], bool)
+        assert obj["halted_at"] == N_SUP == len(obj["steps"])
+        for t, step in enumerate(obj["steps"], start=1):
+            assert set(step) == {"step", "grid", "q_halt_logit", "changed"}
+            assert step["step"] == t and len(step["grid"]) == 81
+            assert step["q_halt_logit"] == pytest.approx(-10.0)
+            assert isinstance(step["changed"], int) and 0 <= step["changed"] <= 81
+        assert obj["steps"][-1]["grid"] == obj["final"]
+        assert obj["steps"][0]["changed"] >= 30  # the 30 empty cells are filled at step 1
+    assert "solved 0/3" in result.stderr  # the summary goes to stderr
+
+
+def test_halt_stops_at_the_first_confident_step(
+    tmp_path: Path, checkpoints: dict[str, Path]
+) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 2)
+    halting = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--json")
+    assert [json.loads(line)["halted_at"] for line in halting.stdout.splitlines()] == [1, 1]
+    full = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--json", "--no-halt")
+    assert [len(json.loads(line)["steps"]) for line in full.stdout.splitlines()] == [N_SUP] * 2
+    short = solve(puzzles, "--checkpoint", checkpoints["never"], "--json", "--max-steps", "2")
+    assert [json.loads(line)["halted_at"] for line in short.stdout.splitlines()] == [2, 2]
+
+
+def test_show_steps_draws_every_step(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--checkpoint", checkpoints["never"], "--show-steps")
+    assert result.exit_code == 0, result.output
+    for t in range(1, N_SUP + 1):
+        assert f"step {t}/{N_SUP} · halt p=0.00" in result.stdout
+    assert result.stdout.count("┌───────┬") == N_SUP
+    assert "✗ invalid" in result.stdout or "✓ solved" in result.stdout
+    assert "solved 0/1" in result.stdout and "puzzles/s model" in result.stdout
+
+
+def test_final_boards_for_few_puzzles_summary_only_for_many(
+    tmp_path: Path, checkpoints: dict[str, Path]
+) -> None:
+    few = solve(write_lines(tmp_path / "few.txt", 2), "--checkpoint", checkpoints["at_once"])
+    assert few.stdout.count("┌───────┬") == 2 and "answer of step 1 · halt p=1.00" in few.stdout
+    many = solve(write_lines(tmp_path / "many.txt", 21), "--checkpoint", checkpoints["at_once"])
+    assert many.exit_code == 0 and "┌" not in many.stdout
+    assert "solved 0/21 (0.0%) · valid" in many.stdout and "mean halting step 1.00" in many.stdout
+
+
+def test_tta_reports_the_vote(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 2)
+    result = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--tta", "3", "--json")
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines():
+        obj = json.loads(line)
+        assert obj["tta"]["k"] == 3 and 1 / 3 <= obj["tta"]["agreement"] <= 1.0
+    assert "tta x3: solved 0/2 voted vs 0/2 without" in result.stderr
+
+
+def test_reads_standard_input(checkpoints: dict[str, Path]) -> None:
+    questions, _ = make_puzzles(1, 30, 0)
+    line = "".join(map(str, questions[0]))
+    result = runner.invoke(
+        app, ["-", "--checkpoint", str(checkpoints["never"]), "--json"], input=line + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["puzzle"] == line
+
+
+def test_default_checkpoint_is_the_latest_run(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    run = tmp_path / "runs" / "tiny-cgar-1" / "checkpoints"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(checkpoints["at_once"].read_bytes())
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--json", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["halted_at"] == 1
+
+
+def test_without_runs_the_shipped_model_is_used(
+    tmp_path: Path, checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.shipped.SHIPPED", checkpoints["at_once"])
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--json", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["halted_at"] == 1
+
+
+def test_no_checkpoint_says_how_to_train_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.shipped.SHIPPED", tmp_path / "not-shipped.pt")
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert "no trained model found" in result.stderr and "trm train --cgar" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# two puzzles\n" + "1" * 81 + "\n")
+    result = solve(bad, "--checkpoint", checkpoints["never"])
+    assert result.exit_code == 2 and f"{bad}:2:" in result.stderr
+    missing = solve(tmp_path / "nope.txt", "--checkpoint", checkpoints["never"])
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    assert solve(empty, "--checkpoint", checkpoints["never"]).exit_code == 2
+    not_a_checkpoint = tmp_path / "notes.pt"
+    not_a_checkpoint.write_text("hello")
+    broken = solve(write_lines(tmp_path / "p.txt", 1), "--checkpoint", not_a_checkpoint)
+    assert broken.exit_code == 2 and str(not_a_checkpoint) in broken.stderr
+    no_file = solve(write_lines(tmp_path / "p.txt", 1), "--checkpoint", tmp_path / "none.pt")
+    assert no_file.exit_code == 2 and "no such checkpoint" in no_file.stderr
+    zero = solve(write_lines(tmp_path / "p.txt", 1), "--max-steps", "0")
+    assert zero.exit_code == 2 and "--max-steps: must be >= 1" in zero.stderr
+
+
+def test_depth_flags_change_the_recursion(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 2)
+    saved = solve(puzzles, "--checkpoint", checkpoints["never"], "--json")
+    shallow = solve(
+        puzzles, "--checkpoint", checkpoints["never"], "--json", "--n-latent", 1, "--n-cycles", 1
+    )
+    assert shallow.exit_code == 0, shallow.output
+    # The untrained network's answers depend on how often it is applied.
+    assert shallow.stdout != saved.stdout
+    again = solve(puzzles, "--checkpoint", checkpoints["never"], "--json", "--n-latent", 2)
+    assert again.stdout == saved.stdout  # the tiny preset's saved n is 2
