@@ -22,8 +22,14 @@ from engine.model import StepOutput
 
 
 def _stablemax_s(x: Tensor) -> Tensor:
-    """s(x) = x + 1 for x >= 0 and 1 / (1 - x) below: positive, growing only linearly."""
-    return torch.where(x < 0, 1.0 / (1.0 - x + 1e-30), x + 1.0)
+    """s(x) = x + 1 for x >= 0 and 1 / (1 - x) below: positive, growing only linearly.
+
+    The negative branch is evaluated on ``min(x, 0)``: ``torch.where`` differentiates both
+    branches, and at a logit of exactly 1.0 the unclamped ``1 / (1 - x + 1e-30)`` has a gradient
+    of 1e60, infinite in float32, which times the zero mask is NaN (the reference's float64 hid it).
+    """
+    negative = torch.clamp(x, max=0.0)
+    return torch.where(x < 0, 1.0 / (1.0 - negative), x + 1.0)
 
 
 def stablemax_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:

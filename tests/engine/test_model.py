@@ -107,6 +107,14 @@ def test_stablemax_cross_entropy_matches_definition() -> None:
     assert torch.allclose(stablemax_cross_entropy(logits, torch.tensor([[0]])), expected)
 
 
+def test_stablemax_gradient_is_finite_at_a_logit_of_exactly_one() -> None:
+    # 1 - x vanishes there: an unguarded negative branch gives inf * 0 = NaN through torch.where
+    logits = torch.tensor([[[1.0, -2.0, 0.0, 3.0, 1.0, 0.5, -1.0, 2.0, 1.0, 0.0, -0.5]]])
+    logits.requires_grad_(True)
+    stablemax_cross_entropy(logits, torch.tensor([[4]])).sum().backward()
+    assert torch.isfinite(logits.grad).all()
+
+
 def test_step_loss_weights_rows_and_counts_exact_rows() -> None:
     model = TRM(tiny_cfg())
     tokens, ids = batch(2)
