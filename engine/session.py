@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +156,8 @@ def build_session(
         n_train=len(splits.train_questions),
         n_test=len(splits.test_questions),
         data=splits.source,
+        pid=os.getpid(),  # with host, lets a reader tell a live run from a stale one
+        host=socket.gethostname(),
     )
     return run
 

@@ -1,0 +1,196 @@
+"""The dashboard app under Textual's Pilot, fed from fixture run directories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, TabbedContent
+
+from trm_tui.dashboard.app import Dashboard
+from trm_tui.dashboard.source import FileSource
+from trm_tui.dashboard.widgets.chart import LineChart
+from trm_tui.dashboard.widgets.timeline import StageTimeline
+from trm_tui.dashboard.widgets.weights import WeightsBars
+
+from .helpers import copy_run, fixture_lines, screen_text
+
+
+def _app(root: Path, open_run: Path | None = None) -> Dashboard:
+    return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.2), open_run=open_run)
+
+
+async def _until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until ``condition()`` holds (fails the test after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
+        await pilot.pause(0.05)
+
+
+def _loss_points(app: Dashboard) -> int:
+    chart = app.query(LineChart).first()
+    return sum(len(line.xs) for line in chart.lines)
+
+
+def _append(run: Path, lines: list[str]) -> None:
+    with (run / "events.jsonl").open("a") as f:
+        f.write("".join(lines))
+
+
+def _notices(app: Dashboard) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_opening_a_finished_run_replays_it_at_80x24(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    app = _app(run, open_run=run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.histories[run].run_end != {} and app.n_redraws > 0)
+        await _until(pilot, lambda: "finished" in screen_text(app))
+        assert app.query_one(TabbedContent).active == "training"
+        text = screen_text(app)
+        assert "stage 3/3 · n=6 T=3 · effective depth 42" in text
+        assert "625/625" in text and "step-625.pt (best)" in text
+        kinds = [json.loads(line)["kind"] for line in fixture_lines()]
+        assert _loss_points(app) == kinds.count("train")
+
+
+async def test_timeline_and_weights_follow_a_stage_event(tmp_path: Path) -> None:
+    lines = fixture_lines()
+    stage2 = next(
+        i for i, line in enumerate(lines) if '"stage":2' in line and '"kind":"stage"' in line
+    )
+    run = copy_run(tmp_path, n_lines=stage2)  # everything before the change to stage 2
+    app = _app(run, open_run=run)
+    async with app.run_test(size=(100, 32)) as pilot:
+        timeline = app.query_one(StageTimeline)
+        await _until(pilot, lambda: "stage 1/3" in screen_text(app))
+        assert timeline.history is not None and timeline.history.current_stage.n == 2
+        _append(run, lines[stage2 : stage2 + 2])
+        await _until(pilot, lambda: "stage 2/3 · n=4 T=2" in screen_text(app))
+        assert "next: stage 3 (n=6 T=3) at step 375" in screen_text(app)
+        weights = app.query_one(WeightsBars)
+        assert weights.history is not None
+        assert weights.history.supervision_weights()[0] > 0.3  # HSW: w_1 = 0.3 / (1 - 0.7^16)
+        assert "weights w_t · HSW λ=0.7" in screen_text(app)
+
+
+async def test_charts_grow_as_lines_are_appended(tmp_path: Path) -> None:
+    lines = fixture_lines()
+    run = copy_run(tmp_path, n_lines=4)
+    app = _app(run, open_run=run)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _until(pilot, lambda: _loss_points(app) == 2)
+        _append(run, lines[4:12])
+        expected = sum('"kind":"train"' in line for line in lines[:12])
+        await _until(pilot, lambda: _loss_points(app) == expected)
+        assert expected > 2
+
+
+@pytest.mark.slow
+async def test_redraws_are_paced_when_a_run_writes_fast(tmp_path: Path) -> None:
+    lines = fixture_lines()
+    run = copy_run(tmp_path, n_lines=3)
+    app = _app(run, open_run=run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.n_redraws >= 1)
+        before, start = app.n_redraws, time.monotonic()
+        for line in lines[3:]:
+            _append(run, [line])
+            await pilot.pause(0.01)
+        await _until(pilot, lambda: app.histories[run].run_end != {})
+        await pilot.pause(0.3)
+        elapsed = time.monotonic() - start
+        assert app.n_redraws - before <= 4 * elapsed + 2  # at most REDRAW_HZ = 4 per second
+        assert _loss_points(app) == sum('"kind":"train"' in line for line in lines)
+
+
+async def test_a_truncated_last_line_is_no_error_and_garbage_is_a_notice(tmp_path: Path) -> None:
+    lines = fixture_lines()
+    run = copy_run(tmp_path, n_lines=4)
+    _append(run, [lines[4][:30]])  # the writer is mid-line
+    app = _app(run, open_run=run)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _until(pilot, lambda: _loss_points(app) == 2)
+        await pilot.pause(0.3)
+        assert _notices(app) == []
+        _append(run, [lines[4][30:], "{garbage\n", lines[5]])
+        await _until(pilot, lambda: _loss_points(app) == 4)
+        await _until(pilot, lambda: any("not JSON" in n for n in _notices(app)))
+
+
+async def test_missing_events_and_a_deleted_run_dir_are_notices(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, n_lines=4)
+    empty = tmp_path / "no-events-yet"
+    empty.mkdir()
+    shutil.copy(run / "config.json", empty / "config.json")
+    app = _app(tmp_path, open_run=empty)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause(0.3)
+        assert "waiting for data" in screen_text(app)  # no events.jsonl: nothing to draw yet
+        app.open_run(run, None)
+        await _until(pilot, lambda: _loss_points(app) == 2)
+        shutil.rmtree(run)
+        await _until(pilot, lambda: any("run directory is gone" in n for n in _notices(app)))
+        assert _loss_points(app) == 2  # what was read stays on screen
+
+
+async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
+    cgar = copy_run(tmp_path, "cpu-cgar")
+    baseline = copy_run(tmp_path, "cpu-baseline", n_lines=20)
+    app = _app(tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        table = app.query_one(DataTable)
+        await _until(pilot, lambda: table.row_count == 2)
+        await _until(pilot, lambda: "625/625" in screen_text(app))
+        text = screen_text(app)
+        assert "cpu-cgar" in text and "finished" in text and "cpu-baseline" in text
+        names = [r.name for r in app.query_one("RunsPane").runs]
+        await pilot.press(*["down"] * names.index("cpu-baseline"))
+        await pilot.press("space")
+        assert app.query_one("RunsPane").marked == baseline
+        await pilot.press("up" if names.index("cpu-cgar") < names.index("cpu-baseline") else "down")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.primary == cgar and app.compare == baseline)
+        await _until(
+            pilot,
+            lambda: any(
+                line.label.startswith("vs ") for line in app.query(LineChart).first().lines
+            ),
+        )
+        assert "vs cpu-baseline" in screen_text(app)
+
+
+@pytest.mark.slow
+async def test_keys_switch_tabs_show_help_toggle_theme_and_quit(tmp_path: Path) -> None:
+    copy_run(tmp_path)
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tabs = app.query_one(TabbedContent)
+        for key, tab in (("2", "training"), ("3", "solve"), ("4", "start"), ("1", "runs")):
+            await pilot.press(key)
+            assert tabs.active == tab
+        await pilot.press("question_mark")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+        theme = app.theme
+        await pilot.press("t")
+        assert app.theme != theme
+        await pilot.press("3")
+        app.query_one("#puzzle-input", Input).focus()
+        await pilot.press("1", "2")
+        assert tabs.active == "solve"  # digits typed into a text box are text, not tab keys
+        assert app.query_one("#puzzle-input", Input).value == "12"
+        app.query_one(DataTable).focus()
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.press("q")
+        assert app.return_code == 0  # q asked the app to exit

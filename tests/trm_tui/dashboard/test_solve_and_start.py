@@ -1,0 +1,145 @@
+"""The solve tab (stepping through a trace; a real tiny model) and starting/stopping a run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from puzzles.csv_format import write_csv
+from puzzles.puzzle_set import PuzzleSet
+from puzzles.solver import solve as exact_solve
+from tests.engine.test_data import make_puzzles
+from trm_tui.dashboard.app import Dashboard
+from trm_tui.dashboard.screens.solve import SolveDone, SolvePane, sample_puzzles
+from trm_tui.dashboard.solving import SolveTrace
+from trm_tui.dashboard.source import FileSource
+
+from .helpers import screen_text
+
+
+def _app(root: Path) -> Dashboard:
+    return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.5))
+
+
+async def _until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
+        await pilot.pause(0.1)
+
+
+def _fake_trace() -> SolveTrace:
+    """Three supervision steps on the first sample: half the blanks, all but one, solved."""
+    puzzle = sample_puzzles()[0].grid
+    solution = exact_solve(puzzle).solution
+    assert solution is not None
+    blanks = np.flatnonzero(puzzle == 0)
+    half, almost = solution.copy(), solution.copy()
+    half[blanks[: len(blanks) // 2]] = 0
+    almost[blanks[0]] = solution[blanks[0]] % 9 + 1  # one wrong digit
+    result = SimpleNamespace(
+        puzzles=puzzle[None],
+        grids=np.stack([half, almost, solution])[None].astype(np.uint8),
+        confidence=np.full((1, 3, 81), 0.9, dtype=np.float32),
+        q_halt_logit=np.array([[-4.0, -1.0, 3.0]], dtype=np.float32),
+        halted_at=np.array([3]),
+        final=solution[None],
+    )
+    return SolveTrace(result, solution, Path("runs/x/checkpoints/best.pt"), 100)
+
+
+async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(SolvePane)
+        assert len(pane.puzzles) >= 5  # the bundled samples
+        app.post_message(SolveDone(_fake_trace()))
+        await _until(pilot, lambda: "step 1/3 · halt p=0.02" in screen_text(app))
+        await pilot.press("right")
+        await _until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
+        assert pane.step == 2 and "solved" not in screen_text(app)
+        await pilot.press("end")
+        assert pane.step == 3
+        await _until(pilot, lambda: "✓ solved" in screen_text(app))
+        await pilot.press("right")  # stays on the last step
+        assert pane.step == 3
+        await pilot.press("left", "home")
+        assert pane.step == 1
+        await pilot.press("right_square_bracket")  # another puzzle clears the trace
+        assert pane.index == 1 and pane.trace is None
+
+
+async def test_a_typed_bad_puzzle_is_a_notice(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("3")
+        box = app.query_one("#puzzle-input", Input)
+        box.value = "12345"
+        box.focus()
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("<typed>" in n.message for n in app._notifications))
+
+
+@pytest.mark.slow
+async def test_solve_view_runs_a_trained_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trm_tui.cli import app as trm_app
+
+    questions, answers = make_puzzles(8, blanks=30, seed=1)
+    data = tmp_path / "p.csv"
+    write_csv(data, PuzzleSet.from_grids(questions, answers))
+    run = tmp_path / "runs" / "tiny"
+    argv = ["train", "--preset", "tiny", "--data", str(data), "--run-dir", str(run)]
+    trained = CliRunner().invoke(trm_app, [*argv, "--set", "train.max_steps=2"])
+    assert trained.exit_code == 0, trained.output
+    app = _app(tmp_path / "runs")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("3", "r")
+        pane = app.query_one(SolvePane)
+        await _until(pilot, lambda: pane.trace is not None, timeout=60)
+        assert pane.trace is not None and pane.trace.checkpoint.parent == run / "checkpoints"
+        last = pane.last_step
+        assert 1 <= last <= 4  # tiny: N_sup = 4
+        await pilot.press("end")
+        await _until(pilot, lambda: f"step {last}/{last}" in screen_text(app))
+        assert any(word in screen_text(app) for word in ("solved", "wrong", "invalid"))
+
+
+@pytest.mark.slow
+async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
+    questions, answers = make_puzzles(8, blanks=30, seed=1)
+    data = tmp_path / "p.csv"
+    write_csv(data, PuzzleSet.from_grids(questions, answers))
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    app = _app(runs)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("4")
+        app.query_one("#data", Input).value = str(data)
+        app.query_one("#sets", Input).value = "train.max_steps=100000 train.eval_every=100000"
+        await pilot.click("#start-run")
+        await _until(pilot, lambda: bool(app.launched))
+        process = app.launched[0]
+        try:
+            assert process.run_dir.parent == runs and app.primary == process.run_dir
+            await _until(pilot, lambda: app.histories[process.run_dir].train["loss"].steps, 90)
+            await pilot.press("4")
+            await pilot.click("#stop-run")
+            await _until(pilot, lambda: app.histories[process.run_dir].run_end != {}, 60)
+        finally:
+            process.stop()  # a no-op when the stop button already sent SIGINT
+            process.process.wait(timeout=60)
+        assert process.stop_sent
+        assert app.histories[process.run_dir].run_end["reason"] == "interrupted"
+        assert process.process.returncode == 130
+        assert (process.run_dir / "checkpoints" / "latest.pt").is_file()
+        await _until(pilot, lambda: "exited (130)" in screen_text(app))

@@ -1,0 +1,1 @@
+"""The dashboard's four views (tabs): runs, training, solve, start a run."""

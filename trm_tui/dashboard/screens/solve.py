@@ -1,0 +1,221 @@
+"""The solve view: pick a puzzle (bundled samples, a file, or typed) and step through the
+model's supervision steps (next, previous, play/pause, first, last) with the board renderer of
+`trm solve --show-steps` (``trm_tui.board``): changed cells, confidence, halting probability
+per step and the verdict. The model runs in a thread worker, never on the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+import puzzles.parse
+from puzzles.grid import to_line
+from puzzles.parse import ParsedPuzzle, PuzzleFormatError, parse_text, read_puzzles
+from trm_tui.board import halt_probability, render_board, render_step
+from trm_tui.dashboard.solving import SolveTrace
+from trm_tui.dashboard.widgets.weights import BLOCKS
+
+# From a submodule: run outside the repo, an editable install makes `puzzles` a namespace package.
+SAMPLES = Path(puzzles.parse.__file__).parent / "samples"
+
+
+class SolveDone(Message):
+    """The worker traced a puzzle."""
+
+    def __init__(self, trace: SolveTrace) -> None:
+        super().__init__()
+        self.trace = trace
+
+
+class SolveFailed(Message):
+    """The worker could not trace the puzzle (no checkpoint, a bad file...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def sample_puzzles() -> list[ParsedPuzzle]:
+    """The bundled sample puzzles, easy to hard."""
+    found: list[ParsedPuzzle] = []
+    for name in ("easy.txt", "medium.txt", "hard.txt", "famous.txt"):
+        path = SAMPLES / name
+        if path.is_file():
+            found += read_puzzles(path)
+    return found
+
+
+def halt_strip(trace: SolveTrace, step: int) -> Text:
+    """Halting probability per step as blocks; the shown step is underlined."""
+    logits = trace.result.q_halt_logit[0]
+    last = int(trace.result.halted_at[0])
+    out = Text("halt p per step ", style="dim")
+    for t in range(1, last + 1):
+        p = halt_probability(float(logits[t - 1]))
+        out.append(BLOCKS[max(1, round(p * 8))], style="bold reverse" if t == step else "green")
+    return out
+
+
+class SolvePane(Vertical):
+    """Puzzle picker, board and step controls."""
+
+    can_focus = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right,n", "step(1)", "Next step"),
+        Binding("left,p", "step(-1)", "Previous"),
+        Binding("space", "play", "Play/pause"),
+        Binding("home,g", "first", "First"),
+        Binding("end,G", "last", "Last"),
+        Binding("r", "solve", "Solve"),
+        Binding("right_square_bracket", "puzzle(1)", "Next puzzle"),
+        Binding("left_square_bracket", "puzzle(-1)", "Prev puzzle"),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.puzzles: list[ParsedPuzzle] = []
+        self.index = 0
+        self.trace: SolveTrace | None = None
+        self.step = 1
+        self.player: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        """Input line, status, then the board beside the step strip."""
+        yield Input(
+            placeholder="puzzle: 81 digits/dots or a file path; enter to load", id="puzzle-input"
+        )
+        yield Static("", id="solve-status")
+        with Horizontal(id="solve-body"), VerticalScroll():
+            yield Static("", id="board")
+            yield Static("", id="halt-strip")
+
+    def on_mount(self) -> None:
+        """Start on the bundled samples."""
+        self.puzzles = sample_puzzles()
+        self.show_puzzle()
+
+    @property
+    def puzzle(self) -> ParsedPuzzle | None:
+        """The puzzle being shown."""
+        return self.puzzles[self.index] if self.puzzles else None
+
+    def show_puzzle(self) -> None:
+        """Show the picked puzzle's givens (before it is solved)."""
+        self.trace, self.step = None, 1
+        self._stop_player()
+        puzzle = self.puzzle
+        if puzzle is None:
+            self._status("no puzzle: type one or a file path above")
+            return
+        where = f"{Path(puzzle.source).name}:{puzzle.line}"
+        self._status(
+            f"puzzle {self.index + 1}/{len(self.puzzles)} ({where}) · r solve · [ ] other puzzle"
+        )
+        self.query_one("#board", Static).update(render_board(puzzle.grid, puzzle.grid))
+        self.query_one("#halt-strip", Static).update("")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#solve-status", Static).update(Text(text))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Load the typed puzzle or file; a bad one is a notice naming what is wrong."""
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        try:
+            found = read_puzzles(text) if Path(text).is_file() else parse_text(text, "<typed>")
+        except PuzzleFormatError as e:
+            self.app.notify(str(e), severity="error")
+            return
+        if not found:
+            self.app.notify(f"{text}: no puzzle found", severity="error")
+            return
+        self.puzzles, self.index = found, 0
+        self.show_puzzle()
+        self.focus()
+
+    def action_puzzle(self, delta: int) -> None:
+        """Show the next (or previous) puzzle of the list."""
+        if self.puzzles:
+            self.index = (self.index + delta) % len(self.puzzles)
+            self.show_puzzle()
+
+    def action_solve(self) -> None:
+        """Ask the app to trace the current puzzle in a worker."""
+        puzzle = self.puzzle
+        if puzzle is not None:
+            self._status(f"solving {to_line(puzzle.grid)[:27]}… (loading the model the first time)")
+            self.app.solve_puzzle(puzzle.grid)  # type: ignore[attr-defined]
+
+    def show_trace(self, trace: SolveTrace) -> None:
+        """A finished trace: show its first step."""
+        self.trace, self.step = trace, 1
+        self._draw()
+
+    def _draw(self) -> None:
+        trace = self.trace
+        if trace is None:
+            return
+        board: RenderableType = render_step(trace.result, 0, self.step, trace.solution)
+        self.query_one("#board", Static).update(board)
+        where = f"{trace.checkpoint} (step {trace.step})"
+        keys = "←/→ step · space play · home/end · [ ] puzzle"
+        self.query_one("#halt-strip", Static).update(
+            Group(halt_strip(trace, self.step), Text(where, style="dim"), Text(keys, style="dim"))
+        )
+        self._status(
+            f"puzzle {self.index + 1}/{len(self.puzzles)} · step {self.step}/{self.last_step}"
+        )
+
+    @property
+    def last_step(self) -> int:
+        """The step whose answer is final (1 before solving)."""
+        return int(self.trace.result.halted_at[0]) if self.trace else 1
+
+    def action_step(self, delta: int) -> None:
+        """Move ``delta`` supervision steps, within 1..last."""
+        self.step = int(np.clip(self.step + delta, 1, self.last_step))
+        self._draw()
+
+    def action_first(self) -> None:
+        """Jump to the first step."""
+        self.step = 1
+        self._draw()
+
+    def action_last(self) -> None:
+        """Jump to the final step (with the verdict)."""
+        self.step = self.last_step
+        self._draw()
+
+    def action_play(self) -> None:
+        """Play the steps twice a second, or pause."""
+        if self.player is not None:
+            self._stop_player()
+            return
+        if self.trace is None:
+            return
+        if self.step >= self.last_step:
+            self.step = 1
+        self.player = self.set_interval(0.5, self._advance)
+
+    def _advance(self) -> None:
+        if self.step >= self.last_step:
+            self._stop_player()
+            return
+        self.action_step(1)
+
+    def _stop_player(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self.player = None

@@ -1,0 +1,1 @@
+"""Widgets of the dashboard: line charts, the stage timeline, weight bars, figures, the board."""
