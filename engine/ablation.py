@@ -1,0 +1,304 @@
+"""CGAR's ablation as a reproducible study (Qasim and Zhang, 2025, Sudoku-Extreme ablation):
+baseline, depth curriculum only, supervision weighting only, and CGAR, each trained with the
+same data, epochs and seeds, then evaluated on the same held-out split at full depth.
+
+Departure from the paper: it reports single runs; here every variant runs over several seeds so
+each figure carries an error bar (``engine.ablation_report``). Each run is a normal run directory
+``OUT/runs/<variant>-seed<k>``, so ``trm dashboard OUT/runs`` and ``trm eval`` work on it.
+
+Resume: a run whose last ``run_end`` is "finished" and which has an entry in ``results.json`` is
+not redone; a finished run without one is only evaluated; an unfinished run continues from its
+``latest.pt`` (``engine.trainer.train(..., resume=True)``), or restarts if it has none.
+``results.json`` and ``results.md`` are rewritten atomically after every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import trainer
+from engine.ablation_report import PAPER, VARIANTS, results_markdown, run_timing, summarize
+from engine.config import ConfigError, RunConfig, preset, with_cgar
+from engine.curriculum import DepthSchedule, hsw_weights
+from engine.data import load_data
+from engine.device import autocast, resolve_device, resolve_precision
+from engine.evaluate import evaluate, load_trained_model
+from engine.events import EventSink, Fanout, read_events
+from engine.run_dir import RunPaths, create_run_dir
+
+RESULTS_VERSION = 1
+DEFAULT_SEEDS = 3
+
+
+class AblationError(ValueError):
+    """The study cannot run as asked (e.g. OUT holds a different study); names the file."""
+
+
+def ablation_config(preset_name: str) -> RunConfig:
+    """The configuration every variant and seed of the study starts from (curricula off).
+
+    ``cpu``: the ``cpu`` preset on easier puzzles (55 givens, so that a run this short has
+    something to learn), for 8 epochs (125 steps of 64), evaluated at steps 42, 84 and 125. The
+    numbers are meant to be tuned; they were sized from the ``cpu`` preset's measured pace on 2
+    threads: ~1.6 s a step at full depth, ~1.0 s on average under the depth curriculum, ~24 s
+    per evaluation of 100 puzzles. Per seed: 125 x (1.6 + 1.6 + 1.0 + 1.0) s of training plus
+    4 runs x 4 evaluations (three in-run, one final) x 24 s, about 17 min; 3 seeds, about 52 min.
+    ``tiny`` and ``paper`` are the presets unchanged.
+    """
+    cfg = preset(preset_name)
+    if preset_name == "cpu":
+        cfg = dataclasses.replace(
+            cfg,
+            data=dataclasses.replace(cfg.data, min_clues=55),
+            train=dataclasses.replace(cfg.train, epochs=8, eval_every=42, log_every=6),
+        )
+    return variant_config(cfg, "baseline", cfg.train.seed)
+
+
+def variant_config(base: RunConfig, variant: str, seed: int) -> RunConfig:
+    """``base`` with the curricula of ``variant`` switched on and ``train.seed = seed``."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"variant: unknown {variant!r} (known: {', '.join(VARIANTS)})")
+    off = dataclasses.replace(base.curriculum, depth=False, hsw=False)
+    cfg = dataclasses.replace(
+        base, curriculum=off, train=dataclasses.replace(base.train, seed=seed)
+    )
+    if variant == "baseline":
+        return cfg
+    return with_cgar(cfg, depth=variant in ("depth", "cgar"), hsw=variant in ("hsw", "cgar"))
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One (variant, seed) of the study and the configuration it trains with."""
+
+    variant: str
+    seed: int
+    config: RunConfig
+    cost_per_step: float  # mean network applications per step (engine.curriculum.step_cost)
+
+    @property
+    def name(self) -> str:
+        """Run directory name: ``<variant>-seed<k>``."""
+        return f"{self.variant}-seed{self.seed}"
+
+
+def plan_runs(base: RunConfig, variants: list[str], n_seeds: int) -> list[PlannedRun]:
+    """Every (variant, seed), seed by seed, so a partial study already compares whole seeds."""
+    if n_seeds < 1:
+        raise ConfigError(f"seeds: must be >= 1, got {n_seeds}")
+    runs = []
+    for k in range(n_seeds):
+        seed = base.train.seed + k
+        for variant in variants:
+            cfg = variant_config(base, variant, seed)
+            schedule = DepthSchedule(cfg.curriculum, cfg.model.n_latent, cfg.model.n_cycles)
+            cost = schedule.remaining_cost(0, 10_000) / 10_000
+            runs.append(PlannedRun(variant, seed, cfg, cost))
+    return runs
+
+
+class Watcher:
+    """Receives the study's progress; the default ignores it (the CLI shows it)."""
+
+    def planned(self, runs: list[PlannedRun], modes: list[str]) -> None:
+        """The whole plan, with what each run needs (see :meth:`run_started`)."""
+
+    def run_started(self, run: PlannedRun, index: int, n_runs: int, mode: str) -> None:
+        """A run begins; ``mode`` is "fresh", "restart", "resume", "evaluate" or "skip"."""
+
+    def event(self, run: PlannedRun, event: dict[str, Any]) -> None:
+        """An event of the run being trained."""
+
+    def run_finished(self, run: PlannedRun, result: dict[str, Any]) -> None:
+        """A run is trained and evaluated; ``result`` is its ``results.json`` entry."""
+
+
+@dataclass
+class StudyOutcome:
+    """How the study ended and what it wrote."""
+
+    reason: str  # "finished", "interrupted" or "failed"
+    message: str
+    results: dict[str, Any]  # the content of results.json
+    n_trained: int  # runs trained (fully or partly) by this call
+
+
+def run_ablation(
+    base: RunConfig,
+    out: Path,
+    variants: list[str] | None = None,
+    n_seeds: int = DEFAULT_SEEDS,
+    watcher: Watcher | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> StudyOutcome:
+    """Train and evaluate every run not done yet; write ``results.json`` and ``results.md``."""
+    watcher = watcher or Watcher()
+    base = variant_config(base, "baseline", base.train.seed)  # the study's own switches only
+    variants = list(dict.fromkeys(variants or VARIANTS))
+    runs = plan_runs(base, variants, n_seeds)
+    out = Path(out)
+    results = _open_results(out, base)
+    done = {(r["variant"], r["seed"]) for r in results["runs"]}
+    # Every run is checked before any trains, so a mismatched OUT fails at once.
+    modes = [_mode(out / "runs" / run.name, run, (run.variant, run.seed) in done) for run in runs]
+    watcher.planned(runs, modes)
+    n_trained = 0
+    for index, (run, mode) in enumerate(zip(runs, modes, strict=True), start=1):
+        root = out / "runs" / run.name
+        watcher.run_started(run, index, len(runs), mode)
+        if mode == "skip":
+            continue
+        if mode in ("fresh", "restart", "resume"):
+            n_trained += 1
+            if mode == "restart":
+                shutil.rmtree(root)  # our own run that never reached a checkpoint: nothing to keep
+            if mode != "resume":
+                create_run_dir(root, run.config)
+            sink = Fanout(
+                EventSink(RunPaths(root).events), lambda e, run=run: watcher.event(run, e)
+            )
+            try:
+                summary = trainer.train(run.config, root, sink, resume=mode == "resume", stop=stop)
+            finally:
+                sink.close()
+            if summary.reason != "finished":
+                return StudyOutcome(
+                    summary.reason, f"{run.name}: {summary.message}", results, n_trained
+                )
+        entry = _evaluate_run(run, root, out)
+        results["runs"] = [
+            r for r in results["runs"] if (r["variant"], r["seed"]) != (run.variant, run.seed)
+        ] + [entry]
+        _write_results(out, results, variants)
+        watcher.run_finished(run, entry)
+    _write_results(out, results, variants)
+    return StudyOutcome("finished", f"{len(runs)} runs in {out}", results, n_trained)
+
+
+def _mode(root: Path, run: PlannedRun, has_result: bool) -> str:
+    """What a run needs: "skip", "evaluate", "resume", "restart" or "fresh"."""
+    paths = RunPaths(root)
+    if not root.exists():
+        return "fresh"
+    if not any(p.is_file() for p in root.rglob("*")):
+        return "restart"  # created, then stopped before its config was written: holds nothing
+    if not paths.config.is_file():
+        raise AblationError(f"{root}: exists but is not a trm run directory; move it away")
+    try:
+        saved = json.loads(paths.config.read_text())
+    except json.JSONDecodeError as e:
+        raise AblationError(f"{paths.config}: not valid JSON ({e})") from None
+    if saved != run.config.to_dict():
+        difference = _first_difference(saved, run.config.to_dict())
+        raise AblationError(
+            f"{paths.config}: this run was made with other settings ({difference}); "
+            "use another --out or the same settings"
+        )
+    events = read_events(paths.events) if paths.events.is_file() else []
+    ends = [e for e in events if e["kind"] == "run_end"]
+    if ends and ends[-1]["reason"] == "finished":
+        return "skip" if has_result else "evaluate"
+    return "resume" if paths.latest.is_file() else "restart"
+
+
+def _evaluate_run(run: PlannedRun, root: Path, out: Path) -> dict[str, Any]:
+    """Evaluate the run's final (EMA) weights on its held-out split at full depth; its entry."""
+    cfg = run.config
+    device = resolve_device(cfg.train.device)
+    dtype = resolve_precision(cfg.train.precision, device)
+    splits = load_data(cfg.data)
+    started = time.perf_counter()
+    # latest.pt, not best.pt: choosing by test accuracy would leak the test split into the result.
+    trained = load_trained_model(RunPaths(root).latest, device)
+    result = evaluate(
+        trained.model,
+        splits.test_questions,
+        splits.test_answers,
+        cfg.train.eval_batch_size or cfg.train.batch_size,
+        lambda: autocast(device, dtype),
+    )
+    eval_s = time.perf_counter() - started
+    timing = run_timing(read_events(RunPaths(root).events))
+    return {
+        "variant": run.variant,
+        "seed": run.seed,
+        "run_dir": str(root.relative_to(out)),
+        "total_steps": timing.total_steps,
+        "device": timing.device,
+        "train_s": timing.train_s,
+        "wall_s": timing.wall_s,
+        "eval_s": eval_s,
+        **dataclasses.asdict(result),
+        "curve": timing.curve,
+        "stages": timing.stages,
+    }
+
+
+def _open_results(out: Path, base: RunConfig) -> dict[str, Any]:
+    """The study's results so far, or a fresh one; a study of other settings is refused."""
+    path = out / "results.json"
+    fresh = {
+        "version": RESULTS_VERSION,
+        "preset": base.preset,
+        "config": base.to_dict(),
+        "hsw_weights": hsw_weights(base.model.n_sup, base.curriculum.hsw_lambda),
+        "paper": PAPER,
+        "variants": [],
+        "runs": [],
+        "summary": {},
+    }
+    if not path.exists():
+        return fresh
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise AblationError(f"{path}: not valid JSON ({e}); move it away to start over") from None
+    if not isinstance(results, dict) or results.get("version") != RESULTS_VERSION:
+        raise AblationError(f"{path}: not a results file of this version of trm")
+    if results.get("config") != fresh["config"]:
+        difference = _first_difference(results.get("config") or {}, fresh["config"])
+        raise AblationError(
+            f"{path}: this study was made with other settings ({difference}); "
+            "use another --out or the same settings"
+        )
+    return results
+
+
+def _first_difference(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> str:
+    """``key: saved -> wanted`` for the first setting that differs."""
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = _first_difference(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}: {a!r} there, {b!r} here"
+    return ""
+
+
+def _write_results(out: Path, results: dict[str, Any], variants: list[str]) -> None:
+    """Recompute the summary and write ``results.json`` and ``results.md``, each atomically."""
+    known = list(dict.fromkeys([*results["variants"], *variants]))
+    results["variants"] = [v for v in VARIANTS if v in known]
+    results["runs"].sort(key=lambda r: (VARIANTS.index(r["variant"]), r["seed"]))
+    results["summary"] = summarize(results["runs"], results["variants"])
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
+    _write_atomic(out / "results.md", results_markdown(results))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file, then rename, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
