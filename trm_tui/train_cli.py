@@ -1,4 +1,4 @@
-"""`trm train` and `trm eval`: thin commands over ``engine.trainer`` and ``engine.evaluate``.
+"""`trm train`: a thin command over ``engine.trainer`` (`trm eval` lives in ``eval_cli``).
 
 Torch and the engine are imported inside the command functions, so ``trm --help`` stays fast.
 Exit codes follow DESIGN.md: 0 finished, 1 the run failed, 2 bad input, 130 interrupted. The
@@ -8,7 +8,6 @@ one interrupts at once.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -16,30 +15,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from trm_tui.errors import EXIT_FAILED, EXIT_INTERRUPTED, fail
-
-
-def _input_errors() -> tuple[type[Exception], ...]:
-    """Exceptions that mean bad input (exit 2), imported lazily."""
-    from engine.checkpoint import CheckpointError
-    from engine.config import ConfigError
-    from engine.data import DataError
-    from engine.run_dir import RunDirError
-    from puzzles.parse import PuzzleFormatError
-
-    return ConfigError, DataError, RunDirError, CheckpointError, PuzzleFormatError
-
-
-def _check_data_path(data: str) -> None:
-    """A missing data file is bad input, caught before a run directory is made."""
-    if Path(data).exists():
-        return
-    parts = data.split(",")
-    missing = [p for p in parts if not Path(p).exists()]
-    if len(parts) != 2 or missing:
-        fail(f"{missing[0] if missing else data}: no such data file or folder")
+from trm_tui.errors import EXIT_FAILED, EXIT_INTERRUPTED, check_data_path, fail, input_errors
 
 
 def _build_config(
@@ -54,7 +31,7 @@ def _build_config(
     if cgar or depth or hsw:
         cfg = with_cgar(cfg, depth=cgar or depth, hsw=cgar or hsw)
     if data is not None:
-        _check_data_path(data)
+        check_data_path(data)
         cfg = apply_overrides(cfg, [f"data.path={data}"])
     return apply_overrides(cfg, sets)
 
@@ -92,7 +69,7 @@ def train_command(
     from engine.trainer import train
     from trm_tui.progress import TrainDisplay
 
-    errors = _input_errors()
+    errors = input_errors()
     is_main = int(os.environ.get("RANK", "0")) == 0
     try:
         if resume is not None:
@@ -116,7 +93,7 @@ def train_command(
         console.print(f"generating {count:,} puzzles into {cache} (once)")
     display = TrainDisplay(console, str(root))
     sink = Fanout(EventSink(root / "events.jsonl"), display.handle) if is_main else None
-    stop = _StopOnSigint()
+    stop = StopOnSigint()
     try:
         with stop, display:
             summary = train(cfg, root, sink, resume=resume is not None, stop=stop.requested)
@@ -131,7 +108,7 @@ def train_command(
         fail(summary.message, code=EXIT_FAILED)
 
 
-class _StopOnSigint:
+class StopOnSigint:
     """While active, the first Ctrl-C asks for a stop after this step; a second one interrupts."""
 
     def __init__(self) -> None:
@@ -146,7 +123,7 @@ class _StopOnSigint:
         self.stop = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    def __enter__(self) -> _StopOnSigint:
+    def __enter__(self) -> StopOnSigint:
         try:
             self.previous = signal.signal(signal.SIGINT, self._on_sigint)
         except ValueError:
@@ -156,67 +133,3 @@ class _StopOnSigint:
     def __exit__(self, *exc: object) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-
-
-def eval_command(
-    target: Annotated[Path, typer.Argument(help="A run directory or a checkpoint file.")],
-    data: Annotated[
-        str | None,
-        typer.Option("--data", help="Puzzles to evaluate on (default: the run's test split)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 256,
-    device_name: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps.")] = "auto",
-) -> None:
-    """Exact, cell and halting accuracy of a trained model, and its average halting step."""
-    if not target.exists():
-        fail(f"{target}: no such run directory or checkpoint")
-    if batch_size < 1:
-        fail(f"--batch-size: must be >= 1, got {batch_size}")
-    from engine.data import load_data
-    from engine.device import autocast, resolve_device, resolve_precision
-    from engine.evaluate import evaluate, load_trained_model
-    from puzzles.dataset import load_dataset
-
-    try:
-        device = resolve_device(device_name)
-        trained = load_trained_model(target, device)
-        if data is not None:
-            _check_data_path(data)
-            splits = load_dataset(data)
-            chosen = splits.test if splits.test is not None else splits.train
-            questions, answers, source = chosen.questions, chosen.answers, data
-            if not answers.all(axis=1).all():
-                fail(f"{data}: some puzzles have no answer (add them with `trm data label`)")
-        else:
-            loaded = load_data(trained.config.data)
-            questions, answers, source = loaded.test_questions, loaded.test_answers, loaded.source
-    except _input_errors() as e:
-        fail(str(e))
-    dtype = resolve_precision("auto", device)
-    result = evaluate(
-        trained.model, questions, answers, batch_size, lambda: autocast(device, dtype)
-    )
-    report = {
-        "checkpoint": str(trained.path),
-        "step": trained.step,
-        "data": source,
-        "n_puzzles": result.n_puzzles,
-        "exact_accuracy": result.exact_accuracy,
-        "cell_accuracy": result.cell_accuracy,
-        "halt_accuracy": result.halt_accuracy,
-        "avg_halt_step": result.avg_halt_step,
-        "halt_exact_accuracy": result.halt_exact_accuracy,
-    }
-    if as_json:
-        typer.echo(json.dumps(report))
-        return
-    table = Table(title=f"{trained.path} (step {trained.step}) on {source}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in report.items():
-        if key not in ("checkpoint", "step", "data"):
-            table.add_row(
-                key.replace("_", " "), f"{value:.4f}" if isinstance(value, float) else str(value)
-            )
-    Console().print(table)

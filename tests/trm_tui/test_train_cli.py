@@ -46,7 +46,7 @@ def test_train_then_eval(tmp_path: Path) -> None:
     table = runner.invoke(
         app, ["eval", str(run_dir / "checkpoints" / "latest.pt"), "--data", str(data)]
     )
-    assert table.exit_code == 0 and "exact accuracy" in table.output and "24" in table.output
+    assert table.exit_code == 0 and "exact" in table.output and "24" in table.output
 
     again = runner.invoke(app, [*args, "--set", "train.max_steps=4"])
     assert again.exit_code == 2 and "not empty" in again.output

@@ -1,0 +1,72 @@
+"""`trm eval --by clues|rating`: the bands partition the puzzles and their accuracies add up to the
+whole set's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from puzzles.csv_format import write_csv
+from puzzles.puzzle_set import PuzzleSet
+from tests.engine.test_data import make_puzzles
+from trm_tui.cli import app as trm_app
+from trm_tui.eval_cli import eval_command
+
+runner = CliRunner()
+app = typer.Typer()
+app.command()(eval_command)
+
+
+@pytest.fixture(scope="module")
+def run_and_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny trained run, and a held-out file mixing 51-clue and 31-clue puzzles."""
+    root = tmp_path_factory.mktemp("eval")
+    easy_q, easy_a = make_puzzles(6, blanks=30, seed=1)
+    hard_q, hard_a = make_puzzles(4, blanks=50, seed=2)
+    data = root / "mixed.csv"
+    write_csv(
+        data,
+        PuzzleSet.from_grids(np.concatenate([easy_q, hard_q]), np.concatenate([easy_a, hard_a])),
+    )
+    run = root / "run"
+    sets = ["--set", "train.max_steps=2", "--set", "train.eval_every=0"]
+    trained = runner.invoke(
+        trm_app, ["train", "--preset", "tiny", "--data", str(data), "--run-dir", str(run), *sets]
+    )
+    assert trained.exit_code == 0, trained.output
+    return run, data
+
+
+@pytest.mark.parametrize("by", ["clues", "rating"])
+def test_bands_partition_the_set(run_and_data: tuple[Path, Path], by: str) -> None:
+    run, data = run_and_data
+    shown = runner.invoke(app, [str(run), "--data", str(data), "--by", by, "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["n_puzzles"] == 10 and report["by"] == by
+    bands = report["bands"]
+    assert sum(b["n_puzzles"] for b in bands) == 10
+    cells = sum(b["cell_accuracy"] * b["n_puzzles"] for b in bands) / 10
+    assert cells == pytest.approx(report["cell_accuracy"], abs=1e-6)
+    if by == "clues":
+        assert [(b["band"], b["n_puzzles"]) for b in bands] == [
+            ("30-34 clues", 4),
+            ("50-54 clues", 6),
+        ]
+
+
+def test_table_lists_the_bands(run_and_data: tuple[Path, Path]) -> None:
+    run, data = run_and_data
+    shown = runner.invoke(app, [str(run), "--data", str(data), "--by", "clues"])
+    assert shown.exit_code == 0, shown.output
+    assert "all" in shown.output and "30-34 clues" in shown.output and "50-54 clues" in shown.output
+
+
+def test_unknown_band_kind_is_bad_usage(run_and_data: tuple[Path, Path]) -> None:
+    run, _ = run_and_data
+    assert runner.invoke(app, [str(run), "--by", "colour"]).exit_code == 2

@@ -1,0 +1,130 @@
+"""`trm eval`: exact, cell and halting accuracy of a trained model, overall or by difficulty band.
+
+A thin command over ``engine.evaluate``; torch and the engine are imported inside the function so
+``trm --help`` stays fast. ``--by clues`` or ``--by rating`` repeats the evaluation on each
+difficulty band of ``puzzles.bands`` (ratings the data does not carry are computed by the exact
+solver), which is how the shipped model's accuracy by difficulty is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trm_tui.errors import check_data_path, fail, input_errors
+
+_METRICS = {  # report key -> table header
+    "n_puzzles": "puzzles",
+    "exact_accuracy": "exact",
+    "cell_accuracy": "cells",
+    "halt_accuracy": "halt acc",
+    "avg_halt_step": "halt step",
+    "halt_exact_accuracy": "exact, halted",
+}
+
+
+class BandBy(str, Enum):
+    """What ``--by`` groups puzzles by."""
+
+    clues = "clues"
+    rating = "rating"
+
+
+def eval_command(
+    target: Annotated[Path, typer.Argument(help="A run directory or a checkpoint file.")],
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Puzzles to evaluate on (default: the run's test split)."),
+    ] = None,
+    by: Annotated[
+        BandBy | None,
+        typer.Option("--by", help="Also report each difficulty band: clues or rating."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 256,
+    device_name: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps.")] = "auto",
+) -> None:
+    """Exact, cell and halting accuracy of a trained model, and its average halting step."""
+    if not target.exists():
+        fail(f"{target}: no such run directory or checkpoint")
+    if batch_size < 1:
+        fail(f"--batch-size: must be >= 1, got {batch_size}")
+    import numpy as np
+
+    from engine.data import load_data
+    from engine.device import autocast, resolve_device, resolve_precision
+    from engine.evaluate import evaluate, load_trained_model
+    from puzzles.bands import clue_bands, rating_bands
+    from puzzles.dataset import load_dataset
+
+    ratings = None
+    try:
+        device = resolve_device(device_name)
+        trained = load_trained_model(target, device)
+        if data is not None:
+            check_data_path(data)
+            splits = load_dataset(data)
+            chosen = splits.test if splits.test is not None else splits.train
+            questions, answers, source = chosen.questions, chosen.answers, data
+            ratings = chosen.ratings
+            if not answers.all(axis=1).all():
+                fail(f"{data}: some puzzles have no answer (add them with `trm data label`)")
+        else:
+            loaded = load_data(trained.config.data)
+            questions, answers, source = loaded.test_questions, loaded.test_answers, loaded.source
+    except input_errors() as e:
+        fail(str(e))
+    dtype = resolve_precision("auto", device)
+
+    def measure(rows: Any) -> dict[str, Any]:
+        result = evaluate(
+            trained.model, questions[rows], answers[rows], batch_size,
+            lambda: autocast(device, dtype),
+        )  # fmt: skip
+        return {key: getattr(result, key) for key in _METRICS}
+
+    report: dict[str, Any] = {
+        "checkpoint": str(trained.path),
+        "step": trained.step,
+        "data": source,
+        **measure(slice(None)),
+    }
+    if by is not None:
+        if by is BandBy.clues:
+            bands = clue_bands(questions)
+        else:
+            if ratings is None or (ratings < 0).any():
+                from puzzles.solver import rate
+
+                ratings = rate(questions)
+            bands = rating_bands(np.asarray(ratings))
+        report["by"] = by.value
+        report["bands"] = [{"band": b.label, **measure(b.indices)} for b in bands]
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    _print_report(report)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """One table: the whole set, then a row per band (``exact, halted``: answers taken at the step
+    where the halting head first fires, as ``trm solve --halt`` gives them)."""
+    title = f"{report['checkpoint']} (step {report['step']}) on {report['data']}"
+    table = Table(title=title)
+    table.add_column(report.get("by", ""), no_wrap=True)
+    for header in _METRICS.values():
+        table.add_column(header, justify="right")
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        return [f"{row[k]:.4f}" if isinstance(row[k], float) else str(row[k]) for k in _METRICS]
+
+    table.add_row("all", *cells(report), end_section=True)
+    for band in report.get("bands", []):
+        table.add_row(band["band"], *cells(band))
+    Console().print(table)
