@@ -72,7 +72,10 @@ def solve_command(
     ],
     checkpoint: Annotated[
         Path | None,
-        typer.Option("--checkpoint", help="Run directory or checkpoint (default: latest run)."),
+        typer.Option(
+            "--checkpoint",
+            help="Run directory or checkpoint (default: the latest run, else the shipped model).",
+        ),
     ] = None,
     show_steps: Annotated[
         bool, typer.Option("--show-steps", help="Print the board after every supervision step.")

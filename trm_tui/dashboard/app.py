@@ -211,7 +211,8 @@ class Dashboard(App[None]):
             trace = trace_puzzle(self.models, target, puzzle)
         # Any failure of a user's checkpoint is reported as a notice; the dashboard keeps running.
         except Exception as e:
-            self.post_message(SolveFailed(f"{target}: {e}"))
+            reason = str(e)
+            self.post_message(SolveFailed(reason if str(target) in reason else f"{target}: {e}"))
             return
         self.post_message(SolveDone(trace))
 
@@ -220,8 +221,9 @@ class Dashboard(App[None]):
         self.query_one(SolvePane).show_trace(message.trace)
 
     def on_solve_failed(self, message: SolveFailed) -> None:
-        """Say why the puzzle could not be solved."""
+        """Say why the puzzle could not be solved, in a notice and on the status line."""
         self.notify(message.reason, severity="error")
+        self.query_one(SolvePane).show_failure(message.reason)
 
     # ------------------------------------------------------------------ start tab
 

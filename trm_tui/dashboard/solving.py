@@ -24,14 +24,19 @@ class SolveTrace:
 
 
 def find_checkpoint(preferred: Path | None, root: Path) -> Path | None:
-    """``preferred`` (a run dir or checkpoint) if given, else the newest run's best checkpoint,
-    else the model shipped inside the package (as `trm solve` chooses)."""
-    if preferred is not None:
-        return preferred
-    if is_run_dir(root):
-        return root
+    """``preferred`` (a run dir or checkpoint) if it holds a checkpoint yet, else the newest run's
+    best checkpoint, else the model shipped inside the package (as `trm solve` chooses)."""
     from trm_tui.solve_cli import default_checkpoint
 
+    for candidate in (preferred, root):
+        if candidate is None:
+            continue
+        if not is_run_dir(candidate):
+            if candidate is preferred:
+                return candidate  # a checkpoint file
+            continue
+        if any((candidate / "checkpoints" / name).is_file() for name in ("best.pt", "latest.pt")):
+            return candidate
     return default_checkpoint(root)
 
 

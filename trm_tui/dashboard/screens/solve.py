@@ -158,6 +158,10 @@ class SolvePane(Vertical):
             self._status(f"solving {to_line(puzzle.grid)[:27]}… (loading the model the first time)")
             self.app.solve_puzzle(puzzle.grid)  # type: ignore[attr-defined]
 
+    def show_failure(self, reason: str) -> None:
+        """The model could not be run: say so where the progress was shown."""
+        self._status(f"not solved: {reason}")
+
     def show_trace(self, trace: SolveTrace) -> None:
         """A finished trace: show its first step."""
         self.trace, self.step = trace, 1

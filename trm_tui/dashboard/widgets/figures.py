@@ -56,7 +56,7 @@ def render_figures(history: RunHistory, state: str) -> Table:
     grid.add_row("lr", _f(train.get("lr"), ".2e"))
     grid.add_row("device", str(history.run_start.get("device", "-")))
     grid.add_row("loss", _f(train.get("loss")))
-    grid.add_row("", "[dim]train │ eval[/]")
+    grid.add_row("", "[dim]train │ eval[/]")  # values right-aligned to 5, under "train"
     for label, train_key, eval_key, spec in (
         ("cell acc", "cell_accuracy", "cell_accuracy", ".3f"),
         ("exact acc", "exact_accuracy", "exact_accuracy", ".3f"),
@@ -64,7 +64,7 @@ def render_figures(history: RunHistory, state: str) -> Table:
         ("avg steps", "avg_steps", "avg_halt_step", ".1f"),
     ):
         grid.add_row(
-            label, f"{_f(train.get(train_key), spec)} │ {_f(evaluation.get(eval_key), spec)}"
+            label, f"{_f(train.get(train_key), spec):>5} │ {_f(evaluation.get(eval_key), spec)}"
         )
     best = history.best_exact
     grid.add_row("best exact", "-" if best is None else f"{best:.3f}")
