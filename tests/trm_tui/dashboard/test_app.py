@@ -194,3 +194,22 @@ async def test_keys_switch_tabs_show_help_toggle_theme_and_quit(tmp_path: Path) 
         assert app.return_code is None
         await pilot.press("q")
         assert app.return_code == 0  # q asked the app to exit
+
+
+async def test_runs_scanned_before_the_table_exists_are_shown_once_it_does(tmp_path: Path) -> None:
+    from textual.app import App, ComposeResult
+
+    from trm_tui.dashboard.runs import RunSummary
+    from trm_tui.dashboard.screens.runs import RunsPane
+
+    pane = RunsPane(tmp_path)
+    early = RunSummary(tmp_path / "r", "r", "cpu", "cgar", "running", 3, 10, None, 0.0)
+    pane.update_runs([early])  # not composed yet: must not raise
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield pane
+
+    async with Host().run_test() as pilot:
+        await pilot.pause()
+        assert pane.query_one(DataTable).row_count == 1

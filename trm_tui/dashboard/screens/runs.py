@@ -59,9 +59,18 @@ class RunsPane(Vertical):
         table.add_columns(*COLUMNS)
         yield table
 
+    def on_mount(self) -> None:
+        """Show runs that were scanned before the table existed."""
+        if self.runs:
+            self.update_runs(self.runs)
+
     def update_runs(self, runs: list[RunSummary]) -> None:
         """Show ``runs``, keeping the cursor on the same run."""
-        table = self.query_one(DataTable)
+        tables = self.query(DataTable)
+        if not tables:  # a scan can arrive before compose or during shutdown: shown on mount
+            self.runs = runs
+            return
+        table = tables.first()
         current = self._cursor_path()
         self.runs = runs
         table.clear()
