@@ -17,6 +17,7 @@
   decoupled decay, then a step of ``-lr * sign(grad)``, only on embedding rows the batch used.
   It departs in one detail: the reference updates the rows whose ids were in the batch; here the
   embedding is an ordinary parameter, so a row counts as used when its gradient is not all zero.
+- :func:`build_optimizers`: the two, over the parameters each one trains.
 - :func:`lr_at`: linear warm-up from 0, then constant or cosine (the reference's
   ``cosine_schedule_with_warmup_lr_lambda`` with ``num_cycles = 0.5``).
 - :class:`EMA`: exponential moving average of the weights, as the reference's ``EMAHelper``.
@@ -144,6 +145,16 @@ class SignSGD(torch.optim.Optimizer):
                 # torch.where keeps unused rows bit-identical and needs no device sync.
                 p.copy_(torch.where(used, updated, p))
         return loss
+
+
+def build_optimizers(net: nn.Module, cfg: OptimConfig) -> tuple[AdamATan2, SignSGD]:
+    """AdamATan2 for the network, sign-SGD for the puzzle embedding (parameters ``puzzle_emb.*``)."""
+    emb = [p for n, p in net.named_parameters() if n.startswith("puzzle_emb.")]
+    rest = [p for n, p in net.named_parameters() if not n.startswith("puzzle_emb.")]
+    return (
+        AdamATan2(rest, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay),
+        SignSGD(emb, lr=cfg.puzzle_emb_lr, weight_decay=cfg.puzzle_emb_weight_decay),
+    )
 
 
 def lr_at(step: int, cfg: OptimConfig, total_steps: int) -> float:

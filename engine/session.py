@@ -32,7 +32,7 @@ from engine.data import DataSplits, Sampler, load_data
 from engine.device import autocast, describe, resolve_device, resolve_precision, should_compile
 from engine.evaluate import EvalResult
 from engine.model import TRM
-from engine.optim import EMA, AdamATan2, SignSGD
+from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers
 from engine.run_dir import RunPaths, write_checkpoint
 from engine.train_step import N_METRICS, StepSettings, TrainState, initial_state
 
@@ -100,9 +100,7 @@ def build_session(
     forward = dist.wrap(net, world)
     if should_compile(cfg.train.compile, device):
         forward = torch.compile(forward)
-    emb = [p for n, p in net.named_parameters() if n.startswith("puzzle_emb.")]
-    rest = [p for n, p in net.named_parameters() if not n.startswith("puzzle_emb.")]
-    o = cfg.optim
+    adam, sign = build_optimizers(net, cfg.optim)
     total = total_steps_for(cfg, len(splits.train_questions))
     eval_every = cfg.train.eval_every or max(1, math.ceil(total / 10))
     explore = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + world.rank)
@@ -116,9 +114,9 @@ def build_session(
         net=net,
         forward=forward,
         eval_net=copy.deepcopy(net),
-        adam=AdamATan2(rest, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay),
-        sign=SignSGD(emb, lr=o.puzzle_emb_lr, weight_decay=o.puzzle_emb_weight_decay),
-        ema=EMA(net, o.ema),
+        adam=adam,
+        sign=sign,
+        ema=EMA(net, cfg.optim.ema),
         sampler=Sampler(
             splits.train_questions,
             splits.train_answers,
@@ -127,13 +125,7 @@ def build_session(
             cfg.data.seed,
             stream=world.rank,
         ),
-        settings=StepSettings(
-            n_sup=cfg.model.n_sup,
-            halt_exploration=cfg.train.halt_exploration,
-            halt_loss_weight=cfg.train.halt_loss_weight,
-            generator=explore,
-            autocast=lambda: autocast(device, dtype),
-        ),
+        settings=StepSettings.from_config(cfg, explore, lambda: autocast(device, dtype)),
         schedule=DepthSchedule(cfg.curriculum, cfg.model.n_latent, cfg.model.n_cycles),
         state=initial_state(net, cfg.train.batch_size // world.size, device),
         total_steps=total,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from engine.config import RunConfig
 from engine.curriculum import Depth, row_weights
 from engine.losses import step_loss
 from engine.model import TRM, Carry, StepOutput
@@ -80,6 +81,22 @@ class StepSettings:
     halt_loss_weight: float  # weight of the halting BCE (0.5)
     generator: torch.Generator  # CPU generator for exploration, so resume is exact on any device
     autocast: Callable[[], AbstractContextManager]  # forward and loss run inside this
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: RunConfig,
+        generator: torch.Generator,
+        autocast: Callable[[], AbstractContextManager],
+    ) -> StepSettings:
+        """The settings a run's configuration gives, with its exploration generator and autocast."""
+        return cls(
+            n_sup=cfg.model.n_sup,
+            halt_exploration=cfg.train.halt_exploration,
+            halt_loss_weight=cfg.train.halt_loss_weight,
+            generator=generator,
+            autocast=autocast,
+        )
 
 
 @dataclass

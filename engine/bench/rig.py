@@ -23,7 +23,7 @@ from engine.data import Sampler, to_tokens
 from engine.device import autocast
 from engine.flops import step_flops
 from engine.model import TRM
-from engine.optim import EMA, AdamATan2, SignSGD
+from engine.optim import EMA, build_optimizers
 from engine.train_step import StepSettings, TrainState, initial_state, stagger, train_step
 from puzzles import csv_format
 
@@ -46,22 +46,12 @@ class Rig:
         torch.manual_seed(cfg.train.seed)
         self.net = TRM(cfg.model).to(device)
         self.forward = torch.compile(self.net) if compiled else self.net
-        emb = [p for n, p in self.net.named_parameters() if n.startswith("puzzle_emb.")]
-        rest = [p for n, p in self.net.named_parameters() if not n.startswith("puzzle_emb.")]
-        o = cfg.optim
-        self.optimizers = [
-            AdamATan2(rest, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay),
-            SignSGD(emb, lr=o.puzzle_emb_lr, weight_decay=o.puzzle_emb_weight_decay),
-        ]
-        self.ema = EMA(self.net, o.ema)
+        self.optimizers = list(build_optimizers(self.net, cfg.optim))
+        self.ema = EMA(self.net, cfg.optim.ema)
         sample = csv_format.read_csv(SAMPLE_PUZZLES)
         self.sampler = Sampler(sample.questions, sample.answers, "fresh", 1, cfg.data.seed)
-        self.settings = StepSettings(
-            n_sup=cfg.model.n_sup,
-            halt_exploration=cfg.train.halt_exploration,
-            halt_loss_weight=cfg.train.halt_loss_weight,
-            generator=torch.Generator().manual_seed(cfg.train.seed),
-            autocast=lambda: autocast(device, dtype),
+        self.settings = StepSettings.from_config(
+            cfg, torch.Generator().manual_seed(cfg.train.seed), lambda: autocast(device, dtype)
         )
         self.hsw = (
             torch.tensor(hsw_weights(cfg.model.n_sup, cfg.curriculum.hsw_lambda), device=device)
