@@ -25,6 +25,7 @@ from engine.config import ModelConfig, RunConfig
 from engine.data import to_tokens
 from engine.model import TRM
 from engine.reference_checkpoint import ANCHOR, find_reference_weights, reference_to_trm
+from engine.run_dir import RunPaths
 
 
 @dataclass
@@ -100,10 +101,9 @@ class TrainedModel:
 def checkpoint_path(target: Path) -> Path:
     """The checkpoint a run directory or file stands for: ``best.pt``, else ``latest.pt``."""
     if target.is_dir():
-        for name in ("best.pt", "latest.pt"):
-            candidate = target / "checkpoints" / name
-            if candidate.exists():
-                return candidate
+        trained = RunPaths(target).trained()
+        if trained is not None:
+            return trained
         raise CheckpointError(
             f"{target}: no checkpoints/best.pt or checkpoints/latest.pt in this run"
         )

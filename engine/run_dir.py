@@ -64,6 +64,11 @@ class RunPaths:
         """``checkpoints/best.pt``: the best evaluation exact accuracy so far."""
         return self.checkpoints / "best.pt"
 
+    def trained(self) -> Path | None:
+        """The checkpoint that stands for the trained run: ``best.pt``, else ``latest.pt``, else
+        None while the run has saved none."""
+        return next((path for path in (self.best, self.latest) if path.is_file()), None)
+
     def step_file(self, step: int) -> Path:
         """``checkpoints/step-<N>.pt``."""
         return self.checkpoints / f"step-{step}.pt"
@@ -129,12 +134,12 @@ def latest_run_checkpoint(runs_dir: Path) -> Path | None:
     found = []
     for root in runs_dir.iterdir():
         paths = RunPaths(root)
-        candidates = [p for p in (paths.best, paths.latest) if p.is_file()]
-        if candidates:
+        trained = paths.trained()
+        if trained is not None:
             # A run's age is that of its newest checkpoint: the run directory's own mtime only
             # changes when entries are added, not when a checkpoint is replaced.
-            modified = max(p.stat().st_mtime for p in candidates)
-            found.append((modified, root.name, candidates[0]))
+            modified = max(p.stat().st_mtime for p in (paths.best, paths.latest) if p.is_file())
+            found.append((modified, root.name, trained))
     return max(found)[2] if found else None
 
 

@@ -26,17 +26,14 @@ class SolveTrace:
 def find_checkpoint(preferred: Path | None, root: Path) -> Path | None:
     """``preferred`` (a run dir or checkpoint) if it holds a checkpoint yet, else the newest run's
     best checkpoint, else the model shipped inside the package (as `trm solve` chooses)."""
+    from engine.run_dir import RunPaths
     from trm_tui.solve_cli import default_checkpoint
 
-    for candidate in (preferred, root):
-        if candidate is None:
-            continue
-        if not is_run_dir(candidate):
-            if candidate is preferred:
-                return candidate  # a checkpoint file
-            continue
-        if any((candidate / "checkpoints" / name).is_file() for name in ("best.pt", "latest.pt")):
-            return candidate
+    if preferred is not None and not is_run_dir(preferred):
+        return preferred  # a checkpoint file
+    for run in (preferred, root):
+        if run is not None and is_run_dir(run) and RunPaths(run).trained() is not None:
+            return run
     return default_checkpoint(root)
 
 
