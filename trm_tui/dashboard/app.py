@@ -152,7 +152,8 @@ class Dashboard(App[None]):
         """Paced redraw: repaint the training and start tabs if anything changed."""
         if self.launched:
             self._show_process(self.launched[-1])
-        if not self.is_dirty or self.primary is None:
+        pane = self.query_one(TrainingPane)
+        if not self.is_dirty or self.primary is None or not pane.ready:
             return
         self.is_dirty = False
         self.n_redraws += 1
@@ -161,7 +162,7 @@ class Dashboard(App[None]):
             compare = (self.compare.name, self.histories[self.compare])
         history = self.histories[self.primary]
         state = self.states.get(self.primary, "waiting")
-        self.query_one(TrainingPane).show(self.primary.name, history, state, compare)
+        pane.show(self.primary.name, history, state, compare)
 
     def on_resize(self, event: events.Resize) -> None:
         """One, two or three charts per row depending on the terminal's width."""

@@ -57,6 +57,10 @@ def chart_lines(spec: ChartSpec, runs: list[tuple[str, RunHistory]]) -> list[Cha
 class TrainingPane(Vertical):
     """Everything about the open run (and the compared run on the charts)."""
 
+    ready = False
+    """Whether the children exist: the redraw clock can tick between this pane's mounting and
+    its children's, and a redraw then waits for the next tick."""
+
     def compose(self) -> ComposeResult:
         """Title, timeline, then the side panel next to the charts."""
         yield Static("no run open: pick one on the Runs tab (1)", id="run-title")
@@ -68,6 +72,10 @@ class TrainingPane(Vertical):
             with VerticalScroll(id="charts"), Grid(id="chart-grid"):
                 for spec in CHARTS:
                     yield LineChart(spec.title, spec.y_range, classes="chart")
+
+    def on_mount(self) -> None:
+        """Children are mounted before their parent's Mount event."""
+        self.ready = True
 
     def show(
         self, name: str, history: RunHistory, state: str, compare: tuple[str, RunHistory] | None
