@@ -30,7 +30,7 @@ from engine.config import ConfigError, RunConfig, preset, with_cgar
 from engine.curriculum import DepthSchedule, hsw_weights
 from engine.data import load_data
 from engine.device import autocast, resolve_device, resolve_precision
-from engine.evaluate import evaluate, load_trained_model
+from engine.evaluate import EvalResult, evaluate, load_trained_model
 from engine.events import EventSink, Fanout, read_events
 from engine.run_dir import RunPaths, create_run_dir
 
@@ -45,20 +45,20 @@ class AblationError(ValueError):
 def ablation_config(preset_name: str) -> RunConfig:
     """The configuration every variant and seed of the study starts from (curricula off).
 
-    ``cpu``: the ``cpu`` preset on easier puzzles (55 givens, so that a run this short has
-    something to learn), for 8 epochs (125 steps of 64), evaluated at steps 42, 84 and 125. The
-    numbers are meant to be tuned; they were sized from the ``cpu`` preset's measured pace on 2
-    threads: ~1.6 s a step at full depth, ~1.0 s on average under the depth curriculum, ~24 s
-    per evaluation of 100 puzzles. Per seed: 125 x (1.6 + 1.6 + 1.0 + 1.0) s of training plus
-    4 runs x 4 evaluations (three in-run, one final) x 24 s, about 17 min; 3 seeds, about 52 min.
-    ``tiny`` and ``paper`` are the presets unchanged.
+    ``cpu``: the ``cpu`` preset on easy puzzles (60 givens, so that a run this short has
+    something to learn), for 7 epochs (110 steps of 64), evaluated at steps 55 and 110. Sized
+    from the preset's measured pace on 2 threads (``trm bench train --preset cpu``): 2.04 s a
+    step at full depth, 1.36 s on average under the depth curriculum, and about 30 s per
+    evaluation of 100 puzzles. Per seed: 110 x (2.04 + 2.04 + 1.36 + 1.36) s of training plus
+    4 runs x 2 evaluations, about 16.5 min; 3 seeds, about 50 min. ``tiny`` and ``paper`` are
+    the presets unchanged.
     """
     cfg = preset(preset_name)
     if preset_name == "cpu":
         cfg = dataclasses.replace(
             cfg,
-            data=dataclasses.replace(cfg.data, min_clues=55),
-            train=dataclasses.replace(cfg.train, epochs=8, eval_every=42, log_every=6),
+            data=dataclasses.replace(cfg.data, min_clues=60),
+            train=dataclasses.replace(cfg.train, epochs=7, eval_every=55, log_every=5),
         )
     return variant_config(cfg, "baseline", cfg.train.seed)
 
@@ -211,23 +211,15 @@ def _mode(root: Path, run: PlannedRun, has_result: bool) -> str:
 
 
 def _evaluate_run(run: PlannedRun, root: Path, out: Path) -> dict[str, Any]:
-    """Evaluate the run's final (EMA) weights on its held-out split at full depth; its entry."""
-    cfg = run.config
-    device = resolve_device(cfg.train.device)
-    dtype = resolve_precision(cfg.train.precision, device)
-    splits = load_data(cfg.data)
+    """The run's final (EMA) weights on its held-out split at full depth; its entry.
+
+    The trainer evaluates those same weights on the same split at its last step, so that
+    evaluation is taken from the events; only a run without one is evaluated here.
+    """
+    events = read_events(RunPaths(root).events)
+    timing = run_timing(events)
     started = time.perf_counter()
-    # latest.pt, not best.pt: choosing by test accuracy would leak the test split into the result.
-    trained = load_trained_model(RunPaths(root).latest, device)
-    result = evaluate(
-        trained.model,
-        splits.test_questions,
-        splits.test_answers,
-        cfg.train.eval_batch_size or cfg.train.batch_size,
-        lambda: autocast(device, dtype),
-    )
-    eval_s = time.perf_counter() - started
-    timing = run_timing(read_events(RunPaths(root).events))
+    result = _final_eval(events, timing.total_steps) or _evaluate_latest(run.config, root)
     return {
         "variant": run.variant,
         "seed": run.seed,
@@ -236,11 +228,36 @@ def _evaluate_run(run: PlannedRun, root: Path, out: Path) -> dict[str, Any]:
         "device": timing.device,
         "train_s": timing.train_s,
         "wall_s": timing.wall_s,
-        "eval_s": eval_s,
+        "eval_s": time.perf_counter() - started,
         **dataclasses.asdict(result),
         "curve": timing.curve,
         "stages": timing.stages,
     }
+
+
+def _final_eval(events: list[dict[str, Any]], total_steps: int) -> EvalResult | None:
+    """The evaluation the trainer logged at the run's last step, if it logged one."""
+    fields = [f.name for f in dataclasses.fields(EvalResult)]
+    finals = [e for e in events if e["kind"] == "eval" and e["step"] == total_steps]
+    if not finals or not all(f in finals[-1] for f in fields):
+        return None
+    return EvalResult(**{f: finals[-1][f] for f in fields})
+
+
+def _evaluate_latest(cfg: RunConfig, root: Path) -> EvalResult:
+    """Evaluate the run's latest.pt (not best.pt: choosing by test accuracy would leak the test
+    split into the result)."""
+    device = resolve_device(cfg.train.device)
+    dtype = resolve_precision(cfg.train.precision, device)
+    splits = load_data(cfg.data)
+    trained = load_trained_model(RunPaths(root).latest, device)
+    return evaluate(
+        trained.model,
+        splits.test_questions,
+        splits.test_answers,
+        cfg.train.eval_batch_size or cfg.train.batch_size,
+        lambda: autocast(device, dtype),
+    )
 
 
 def _open_results(out: Path, base: RunConfig) -> dict[str, Any]:
