@@ -40,7 +40,6 @@ class EvalResult:
     halt_exact_accuracy: float  # exact accuracy of the answer at the first halting step
 
 
-@torch.no_grad()
 def evaluate(
     model: TRM,
     questions: np.ndarray,
@@ -49,11 +48,34 @@ def evaluate(
     autocast: Callable[[], AbstractContextManager] = nullcontext,
 ) -> EvalResult:
     """Run every puzzle through all ``N_sup`` steps at full depth and measure the answers."""
+    return summarize(evaluate_rows(model, questions, answers, batch_size, autocast))
+
+
+def summarize(rows: np.ndarray) -> EvalResult:
+    """The means of :func:`evaluate_rows`' per-puzzle outcomes (any subset of them)."""
+    means = rows.mean(axis=0) if len(rows) else np.zeros(len(ROW_FIELDS))
+    return EvalResult(len(rows), *(float(m) for m in means))
+
+
+ROW_FIELDS = ("exact", "cells", "halt_right", "halt_step", "exact_at_halt")
+
+
+@torch.no_grad()
+def evaluate_rows(
+    model: TRM,
+    questions: np.ndarray,
+    answers: np.ndarray,
+    batch_size: int,
+    autocast: Callable[[], AbstractContextManager] = nullcontext,
+) -> np.ndarray:
+    """Per-puzzle outcomes (N, 5) in ``ROW_FIELDS`` order: solved at the final step, fraction of
+    cells right, halting head right, first halting step, solved at that step. Evaluating once
+    and grouping the rows gives every difficulty band's accuracy without running it again."""
     cfg = model.cfg
     device = model.y_init.device
     was_training = model.training
     model.eval()
-    totals = np.zeros(5)  # exact, cells, halt right, halt step, exact at halt
+    parts = []
     for start in range(0, len(questions), batch_size):
         tokens = to_tokens(questions[start : start + batch_size], device)
         labels = to_tokens(answers[start : start + batch_size], device)
@@ -76,16 +98,10 @@ def evaluate(
         # A row whose head never fired is answered at the final step.
         exact_at_halt = torch.where(fired, exact_at_halt, solved)
         halt_right = (out.q_halt >= 0) == solved
-        totals += [
-            solved.sum().item(),
-            cells_right.float().mean(-1).sum().item(),
-            halt_right.sum().item(),
-            halt_step.sum().item(),
-            exact_at_halt.sum().item(),
-        ]
+        outcome = [solved, cells_right.float().mean(-1), halt_right, halt_step, exact_at_halt]
+        parts.append(torch.stack([x.double() for x in outcome], dim=1).cpu().numpy())
     model.train(was_training)
-    means = [float(total) / max(1, len(questions)) for total in totals]
-    return EvalResult(len(questions), *means)
+    return np.concatenate(parts) if parts else np.zeros((0, len(ROW_FIELDS)))
 
 
 @dataclass

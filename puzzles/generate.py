@@ -204,9 +204,13 @@ def generate(
 
 
 def reveal(
-    questions: np.ndarray, answers: np.ndarray, min_clues: int, rng: np.random.Generator
+    questions: np.ndarray,
+    answers: np.ndarray,
+    min_clues: int | np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Copy answer digits into random empty cells until each puzzle has at least ``min_clues`` givens.
+    """Copy answer digits into random empty cells until each puzzle has at least ``min_clues``
+    givens (one count for all, or one per puzzle).
 
     Adding givens from the solution keeps the solution unique and makes the puzzle easier; the
     ``cpu`` preset trains on such puzzles so that a few minutes of training visibly solve some.

@@ -17,6 +17,8 @@ from trm_tui.data_tables import print_report
 from trm_tui.errors import EXIT_INTERRUPTED, fail
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from puzzles.dataset import PuzzleSet
 
 app = typer.Typer(
@@ -40,6 +42,13 @@ def generate_command(
     ],
     min_rating: Annotated[int, typer.Option(help="Least rating (solver guesses) to accept.")] = 0,
     max_clues: Annotated[int, typer.Option(help="Most givens a puzzle may have (17..81).")] = 81,
+    min_clues: Annotated[
+        str,
+        typer.Option(
+            help="Reveal answer cells until a puzzle has this many givens: N, or LO-HI for a "
+            "uniform spread (as data.min_clues; ratings are recomputed). 0 = minimal puzzles."
+        ),
+    ] = "0",
     seed: Annotated[int, typer.Option(help="Random seed; the output depends on it only.")] = 0,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
@@ -53,6 +62,7 @@ def generate_command(
 
     if count < 1:
         fail(f"--count must be at least 1, got {count}")
+    clue_range = _clue_range(min_clues)
     _refuse_existing(out, force)
     warm_up()  # compile (or load) the kernels before the bar, and before any worker starts
     columns = (
@@ -76,13 +86,41 @@ def generate_command(
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; nothing written", code=EXIT_INTERRUPTED)
-    puzzles = PuzzleSet.from_grids(
-        made.questions, made.answers, made.ratings, source=f"trm-generate-seed{seed}"
-    )
+    questions, ratings = made.questions, made.ratings
+    if clue_range[1] > 0:
+        questions, ratings = _revealed(made.questions, made.answers, clue_range, seed)
+    puzzles = PuzzleSet.from_grids(questions, made.answers, ratings, source=f"trm-generate-seed{seed}")
     _write_csv(out, puzzles, force)
     _stdout.print(
-        f"wrote {len(puzzles)} puzzles to {out} (mean rating {made.ratings.mean():.1f}, max {made.ratings.max()})"
+        f"wrote {len(puzzles)} puzzles to {out} (mean rating {ratings.mean():.1f}, max {ratings.max()})"
     )
+
+
+def _clue_range(text: str) -> tuple[int, int]:
+    """``N`` or ``LO-HI`` of --min-clues, checked (0 = no reveal)."""
+    lo, _, hi = text.partition("-")
+    try:
+        low, high = int(lo), int(hi or lo)
+    except ValueError:
+        fail(f"--min-clues must be N or LO-HI, got {text!r}")
+    if not 0 <= low <= high <= 81:
+        fail(f"--min-clues must lie in 0..81 with LO <= HI, got {text!r}")
+    return low, high
+
+
+def _revealed(
+    questions: np.ndarray, answers: np.ndarray, clue_range: tuple[int, int], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The puzzles with answer cells revealed up to a target drawn from ``clue_range``, rerated."""
+    import numpy as np
+
+    from puzzles.generate import reveal
+    from puzzles.solver import rate
+
+    rng = np.random.default_rng([seed, 81, *clue_range])
+    targets = rng.integers(clue_range[0], clue_range[1] + 1, size=len(questions))
+    revealed = reveal(questions, answers, targets, rng)
+    return revealed, rate(revealed)
 
 
 @app.command("import")

@@ -1,9 +1,10 @@
 """`trm eval`: exact, cell and halting accuracy of a trained model, overall or by difficulty band.
 
 A thin command over ``engine.evaluate``; torch and the engine are imported inside the function so
-``trm --help`` stays fast. ``--by clues`` or ``--by rating`` repeats the evaluation on each
-difficulty band of ``puzzles.bands`` (ratings the data does not carry are computed by the exact
-solver), which is how the shipped model's accuracy by difficulty is reported.
+``trm --help`` stays fast. ``--by clues`` and/or ``--by rating`` also report each difficulty
+band of ``puzzles.bands`` (ratings the data does not carry are computed by the exact solver),
+from one evaluation of the whole set; that is how the shipped model's accuracy by difficulty is
+reported.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def eval_command(
         typer.Option("--data", help="Puzzles to evaluate on (default: the run's test split)."),
     ] = None,
     by: Annotated[
-        BandBy | None,
-        typer.Option("--by", help="Also report each difficulty band: clues or rating."),
+        list[BandBy] | None,
+        typer.Option(
+            "--by", help="Also report each difficulty band: clues or rating (may be repeated)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 256,
@@ -59,7 +62,7 @@ def eval_command(
 
     from engine.data import load_data
     from engine.device import autocast, resolve_device, resolve_precision
-    from engine.evaluate import evaluate, load_trained_model
+    from engine.evaluate import evaluate_rows, load_trained_model, summarize
     from puzzles.bands import clue_bands, rating_bands
     from puzzles.dataset import load_dataset
 
@@ -82,11 +85,12 @@ def eval_command(
         fail(str(e))
     dtype = resolve_precision("auto", device)
 
+    outcomes = evaluate_rows(
+        trained.model, questions, answers, batch_size, lambda: autocast(device, dtype)
+    )
+
     def measure(rows: Any) -> dict[str, Any]:
-        result = evaluate(
-            trained.model, questions[rows], answers[rows], batch_size,
-            lambda: autocast(device, dtype),
-        )  # fmt: skip
+        result = summarize(outcomes[rows])
         return {key: getattr(result, key) for key in _METRICS}
 
     report: dict[str, Any] = {
@@ -95,8 +99,12 @@ def eval_command(
         "data": source,
         **measure(slice(None)),
     }
-    if by is not None:
-        if by is BandBy.clues:
+    groupings = list(dict.fromkeys(by or []))
+    if groupings:
+        report["by"] = groupings[0].value if len(groupings) == 1 else [g.value for g in groupings]
+        report["bands"] = []
+    for grouping in groupings:
+        if grouping is BandBy.clues:
             bands = clue_bands(questions)
         else:
             if ratings is None or (ratings < 0).any():
@@ -104,8 +112,9 @@ def eval_command(
 
                 ratings = rate(questions)
             bands = rating_bands(np.asarray(ratings))
-        report["by"] = by.value
-        report["bands"] = [{"band": b.label, **measure(b.indices)} for b in bands]
+        report["bands"] += [
+            {"by": grouping.value, "band": b.label, **measure(b.indices)} for b in bands
+        ]
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -117,7 +126,8 @@ def _print_report(report: dict[str, Any]) -> None:
     where the halting head first fires, as ``trm solve --halt`` gives them)."""
     title = f"{report['checkpoint']} (step {report['step']}) on {report['data']}"
     table = Table(title=title)
-    table.add_column(report.get("by", ""), no_wrap=True)
+    by = report.get("by", "")
+    table.add_column(by if isinstance(by, str) else " / ".join(by), no_wrap=True)
     for header in _METRICS.values():
         table.add_column(header, justify="right")
 
@@ -125,6 +135,7 @@ def _print_report(report: dict[str, Any]) -> None:
         return [f"{row[k]:.4f}" if isinstance(row[k], float) else str(row[k]) for k in _METRICS]
 
     table.add_row("all", *cells(report), end_section=True)
-    for band in report.get("bands", []):
-        table.add_row(band["band"], *cells(band))
+    bands = report.get("bands", [])
+    for band, after in zip(bands, [*bands[1:], None], strict=True):
+        table.add_row(band["band"], *cells(band), end_section=after is not None and after["by"] != band["by"])
     Console().print(table)

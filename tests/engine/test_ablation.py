@@ -130,11 +130,20 @@ def test_study_writes_results_and_does_not_redo_finished_runs(
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     assert again.results["runs"] == results["runs"]
 
-    # A finished run whose result was lost is evaluated again, not trained again.
-    results["runs"] = [r for r in results["runs"] if r["run_dir"] != "runs/cgar-seed1"]
+    # A finished run whose result was lost is evaluated again, not trained again; without the
+    # trainer's final evaluation in its events, from its latest.pt, to the same figures.
+    lost = next(r for r in results["runs"] if r["run_dir"] == "runs/cgar-seed1")
+    events_file = out / "runs" / "cgar-seed1" / "events.jsonl"
+    lines = events_file.read_text().splitlines(keepends=True)
+    final_eval = [i for i, line in enumerate(lines) if '"kind":"eval"' in line.replace(" ", "")][-1]
+    events_file.write_text("".join(lines[:final_eval] + lines[final_eval + 1 :]))
+    results["runs"] = [r for r in results["runs"] if r is not lost]
     (out / "results.json").write_text(json.dumps(results))
     third = run_ablation(base, out, ["baseline", "cgar"], 2)
     assert third.n_trained == 0 and len(counter.calls) == 4 and len(third.results["runs"]) == 4
+    again_lost = next(r for r in third.results["runs"] if r["run_dir"] == "runs/cgar-seed1")
+    for key in ("exact_accuracy", "cell_accuracy", "halt_accuracy", "avg_halt_step"):
+        assert again_lost[key] == pytest.approx(lost[key], abs=1e-6), key
 
 
 @pytest.mark.slow

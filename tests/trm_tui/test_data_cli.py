@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from puzzles.dataset import read_csv
 from puzzles.grid import is_complete_solution
+from puzzles.solver import rate
 from trm_tui.cli import app
 
 SAMPLES = Path(__file__).parents[2] / "puzzles" / "samples"
@@ -55,11 +56,33 @@ def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert code == 0 and len(read_csv(target)) == 2
 
 
+def test_generate_min_clues_spreads_givens_and_rerates(tmp_path: Path) -> None:
+    target = tmp_path / "easy.csv"
+    code, _, _ = run("data", "generate", "-n", 12, "--seed", 5, "--min-clues", "40-44", "-o", target)
+    minimal = tmp_path / "minimal.csv"
+    run("data", "generate", "-n", 12, "--seed", 5, "-o", minimal)
+    assert code == 0
+    easy, base = read_csv(target), read_csv(minimal)
+    givens = (easy.questions > 0).sum(axis=1)
+    assert givens.min() >= 40 and givens.max() <= 44 and len(set(givens.tolist())) > 1
+    # Same puzzles with answer cells added back: the givens of the minimal ones are kept.
+    kept = base.questions > 0
+    assert (easy.questions[kept] == base.questions[kept]).all()
+    assert (easy.answers == base.answers).all()
+    revealed = easy.questions > 0
+    assert (easy.questions[revealed] == easy.answers[revealed]).all()
+    # Ratings are of the revealed puzzles, not copied from the minimal ones.
+    assert (easy.ratings == rate(easy.questions)).all()
+    assert (easy.ratings != base.ratings).any()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--count", "0"], "--count must be at least 1, got 0"),
         (["--count", "2", "--max-clues", "5"], "max_clues must be in 17..81, got 5"),
+        (["--count", "2", "--min-clues", "50-40"], "--min-clues must lie in 0..81 with LO <= HI, got '50-40'"),
+        (["--count", "2", "--min-clues", "many"], "--min-clues must be N or LO-HI, got 'many'"),
     ],
 )
 def test_generate_bad_arguments_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

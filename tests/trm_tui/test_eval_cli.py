@@ -70,3 +70,33 @@ def test_table_lists_the_bands(run_and_data: tuple[Path, Path]) -> None:
 def test_unknown_band_kind_is_bad_usage(run_and_data: tuple[Path, Path]) -> None:
     run, _ = run_and_data
     assert runner.invoke(app, [str(run), "--by", "colour"]).exit_code == 2
+
+
+def test_both_groupings_in_one_pass_match_evaluating_each_band_alone(
+    run_and_data: tuple[Path, Path],
+) -> None:
+    import torch
+
+    from engine.evaluate import evaluate, load_trained_model
+    from puzzles.bands import clue_bands
+    from puzzles.dataset import load_dataset
+
+    run, data = run_and_data
+    shown = runner.invoke(
+        app, [str(run), "--data", str(data), "--by", "clues", "--by", "rating", "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["by"] == ["clues", "rating"]
+    for grouping in ("clues", "rating"):
+        bands = [b for b in report["bands"] if b["by"] == grouping]
+        assert sum(b["n_puzzles"] for b in bands) == 10
+    # A band's figures are those of evaluating its puzzles on their own.
+    puzzles = load_dataset(str(data)).train
+    model = load_trained_model(run, torch.device("cpu")).model
+    for band in clue_bands(puzzles.questions):
+        alone = evaluate(model, puzzles.questions[band.indices], puzzles.answers[band.indices], 3)
+        shown_band = next(b for b in report["bands"] if b["band"] == band.label)
+        assert shown_band["exact_accuracy"] == pytest.approx(alone.exact_accuracy)
+        assert shown_band["cell_accuracy"] == pytest.approx(alone.cell_accuracy)
+        assert shown_band["avg_halt_step"] == pytest.approx(alone.avg_halt_step)
