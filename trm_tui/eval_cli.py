@@ -136,6 +136,7 @@ def _print_report(report: dict[str, Any]) -> None:
 
     table.add_row("all", *cells(report), end_section=True)
     bands = report.get("bands", [])
-    for band, after in zip(bands, [*bands[1:], None], strict=True):
-        table.add_row(band["band"], *cells(band), end_section=after is not None and after["by"] != band["by"])
+    for i, band in enumerate(bands):
+        last_of_grouping = i + 1 < len(bands) and bands[i + 1]["by"] != band["by"]
+        table.add_row(band["band"], *cells(band), end_section=last_of_grouping)
     Console().print(table)

@@ -192,3 +192,17 @@ def test_depth_flags_change_the_recursion(tmp_path: Path, checkpoints: dict[str,
     assert shallow.stdout != saved.stdout
     again = solve(puzzles, "--checkpoint", checkpoints["never"], "--json", "--n-latent", 2)
     assert again.stdout == saved.stdout  # the tiny preset's saved n is 2
+
+
+def test_a_fresh_install_solves_a_sample_with_the_shipped_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.shipped import SHIPPED
+
+    monkeypatch.chdir(tmp_path)  # no runs/ here: the model inside the package is the default
+    sample = Path(__file__).parents[2] / "puzzles" / "samples" / "easy.txt"
+    result = solve(sample, "--show-steps")
+    assert result.exit_code == 0, result.output
+    assert SHIPPED.name in result.stdout
+    assert "step 1/16" in result.stdout
+    assert result.stdout.count("✓ solved") + result.stdout.count("✗ wrong") >= 5
