@@ -149,7 +149,12 @@ class Dashboard(App[None]):
     # ------------------------------------------------------------------ drawing
 
     def redraw(self) -> None:
-        """Paced redraw: repaint the training and start tabs if anything changed."""
+        """Paced redraw: repaint the training and start tabs if anything changed.
+
+        The clock can still tick while the app shuts down, after the panes' children are gone
+        (seen in CI as ``NoMatches``), so a redraw then does nothing."""
+        if not self.is_running:
+            return
         if self.launched:
             self._show_process(self.launched[-1])
         pane = self.query_one(TrainingPane)
