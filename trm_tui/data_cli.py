@@ -89,7 +89,9 @@ def generate_command(
     questions, ratings = made.questions, made.ratings
     if clue_range[1] > 0:
         questions, ratings = _revealed(made.questions, made.answers, clue_range, seed)
-    puzzles = PuzzleSet.from_grids(questions, made.answers, ratings, source=f"trm-generate-seed{seed}")
+    puzzles = PuzzleSet.from_grids(
+        questions, made.answers, ratings, source=f"trm-generate-seed{seed}"
+    )
     _write_csv(out, puzzles, force)
     _stdout.print(
         f"wrote {len(puzzles)} puzzles to {out} (mean rating {ratings.mean():.1f}, max {ratings.max()})"

@@ -58,7 +58,9 @@ def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 
 def test_generate_min_clues_spreads_givens_and_rerates(tmp_path: Path) -> None:
     target = tmp_path / "easy.csv"
-    code, _, _ = run("data", "generate", "-n", 12, "--seed", 5, "--min-clues", "40-44", "-o", target)
+    code, _, _ = run(
+        "data", "generate", "-n", 12, "--seed", 5, "--min-clues", "40-44", "-o", target
+    )
     minimal = tmp_path / "minimal.csv"
     run("data", "generate", "-n", 12, "--seed", 5, "-o", minimal)
     assert code == 0
@@ -81,7 +83,10 @@ def test_generate_min_clues_spreads_givens_and_rerates(tmp_path: Path) -> None:
     [
         (["--count", "0"], "--count must be at least 1, got 0"),
         (["--count", "2", "--max-clues", "5"], "max_clues must be in 17..81, got 5"),
-        (["--count", "2", "--min-clues", "50-40"], "--min-clues must lie in 0..81 with LO <= HI, got '50-40'"),
+        (
+            ["--count", "2", "--min-clues", "50-40"],
+            "--min-clues must lie in 0..81 with LO <= HI, got '50-40'",
+        ),
         (["--count", "2", "--min-clues", "many"], "--min-clues must be N or LO-HI, got 'many'"),
     ],
 )
