@@ -140,7 +140,8 @@ def load_trained_model(
 
     ``n_heads`` and ``puzzle_emb_len`` only matter for reference files, whose shapes cannot tell
     them (paper defaults 8 and 16; an MLP mixer's prefix is read from its shapes);
-    for those, the depth defaults to the paper's ``(6, 3)``, for ours to the saved one.
+    for those, the depth defaults to the paper's ``(6, 3)``, for ours to the saved one. The model
+    comes back in eval mode: it is for inference and evaluation, never for more training.
     """
     path = checkpoint_path(target)
     state = load_checkpoint(path)
@@ -173,7 +174,7 @@ def load_trained_model(
             f"{path}: neither a trm checkpoint (no 'config' and 'model') nor a reference "
             f"TRM state dict (no key ending in {ANCHOR!r})"
         )
-    return TrainedModel(model=model.to(device), config=config, step=step, path=path)
+    return TrainedModel(model=model.to(device).eval(), config=config, step=step, path=path)
 
 
 def _with_depth(cfg: ModelConfig, n_latent: int | None, n_cycles: int | None) -> ModelConfig:

@@ -205,4 +205,6 @@ def test_a_fresh_install_solves_a_sample_with_the_shipped_model(
     assert result.exit_code == 0, result.output
     assert SHIPPED.name in result.stdout
     assert "step 1/16" in result.stdout
-    assert result.stdout.count("✓ solved") + result.stdout.count("✗ wrong") >= 5
+    verdicts = [result.stdout.count(v) for v in ("✓ solved", "✗ wrong", "✗ invalid")]
+    assert sum(verdicts) == 5  # a verdict for each of the file's five puzzles
+    assert verdicts[0] >= 2  # it was trained on easier puzzles (28-46 givens), yet solves some
