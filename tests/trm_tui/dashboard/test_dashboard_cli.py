@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -26,3 +27,17 @@ def test_a_file_is_bad_input(tmp_path: Path) -> None:
     path.write_text("{}\n")
     result = runner.invoke(app, [str(path)])
     assert result.exit_code == 2 and "not a directory" in result.output
+
+
+def test_without_a_path_it_opens_on_runs_even_before_any_run_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trm_tui.dashboard.app import Dashboard
+
+    opened: list[Path] = []
+    monkeypatch.setattr(Dashboard, "run", lambda self: opened.append(self.source.root))
+    monkeypatch.chdir(tmp_path)  # a fresh install: no runs/ yet
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert opened == [Path("runs")]
+    assert not (tmp_path / "runs").exists()  # nothing is created until a run is started
