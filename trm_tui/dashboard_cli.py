@@ -13,7 +13,6 @@ import typer
 
 from trm_tui.errors import fail
 
-
 DEFAULT_RUNS = Path("runs")
 
 
