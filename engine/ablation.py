@@ -29,7 +29,7 @@ from engine.ablation_report import PAPER, VARIANTS, results_markdown, run_timing
 from engine.config import ConfigError, RunConfig, preset, with_cgar
 from engine.curriculum import DepthSchedule, hsw_weights
 from engine.data import load_data
-from engine.device import autocast, resolve_device, resolve_precision
+from engine.device import resolve_device
 from engine.evaluate import EvalResult, evaluate, load_trained_model
 from engine.events import EventSink, Fanout, read_events
 from engine.run_dir import RunPaths, create_run_dir
@@ -248,7 +248,6 @@ def _evaluate_latest(cfg: RunConfig, root: Path) -> EvalResult:
     """Evaluate the run's latest.pt (not best.pt: choosing by test accuracy would leak the test
     split into the result)."""
     device = resolve_device(cfg.train.device)
-    dtype = resolve_precision(cfg.train.precision, device)
     splits = load_data(cfg.data)
     trained = load_trained_model(RunPaths(root).latest, device)
     return evaluate(
@@ -256,7 +255,7 @@ def _evaluate_latest(cfg: RunConfig, root: Path) -> EvalResult:
         splits.test_questions,
         splits.test_answers,
         cfg.train.eval_batch_size or cfg.train.batch_size,
-        lambda: autocast(device, dtype),
+        cfg.train.precision,
     )
 
 

@@ -12,8 +12,6 @@ with early halting (``trm solve --halt``) gives.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import ModelConfig, RunConfig
 from engine.data import to_tokens
 from engine.model import TRM
+from engine.precision import autocast, resolve_precision
 from engine.reference_checkpoint import ANCHOR, find_reference_weights, reference_to_trm
 from engine.run_dir import RunPaths
 
@@ -45,10 +44,11 @@ def evaluate(
     questions: np.ndarray,
     answers: np.ndarray,
     batch_size: int,
-    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    precision: str = "auto",
 ) -> EvalResult:
-    """Run every puzzle through all ``N_sup`` steps at full depth and measure the answers."""
-    return summarize(evaluate_rows(model, questions, answers, batch_size, autocast))
+    """Run every puzzle through all ``N_sup`` steps at full depth and measure the answers;
+    ``precision`` follows ``engine.precision``'s rule for inference."""
+    return summarize(evaluate_rows(model, questions, answers, batch_size, precision))
 
 
 def summarize(rows: np.ndarray) -> EvalResult:
@@ -66,13 +66,14 @@ def evaluate_rows(
     questions: np.ndarray,
     answers: np.ndarray,
     batch_size: int,
-    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Per-puzzle outcomes (N, 5) in ``ROW_FIELDS`` order: solved at the final step, fraction of
     cells right, halting head right, first halting step, solved at that step. Evaluating once
     and grouping the rows gives every difficulty band's accuracy without running it again."""
     cfg = model.cfg
     device = model.y_init.device
+    dtype = resolve_precision(precision, device, "infer")
     was_training = model.training
     model.eval()
     parts = []
@@ -86,7 +87,7 @@ def evaluate_rows(
         exact_at_halt = torch.zeros(batch, dtype=torch.bool, device=device)
         fired = torch.zeros(batch, dtype=torch.bool, device=device)
         for t in range(1, cfg.n_sup + 1):
-            with autocast():
+            with autocast(device, dtype):
                 out = model(carry, tokens, puzzle_ids, cfg.n_latent, cfg.n_cycles)
             carry = out.carry
             cells_right = out.logits.argmax(-1) == labels

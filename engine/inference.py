@@ -19,7 +19,6 @@ host synchronisation per step reads which rows halted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from torch import Tensor
 
 from engine.data import to_tokens
 from engine.model import TRM, Carry
+from engine.precision import autocast, resolve_precision
 from puzzles.grid import N_CELLS
 
 FIRST_DIGIT_TOKEN = 2  # token id of digit 1 (DESIGN.md: d + 1); digits 1..9 are ids 2..10
@@ -65,10 +65,11 @@ def solve(
     halt: bool = True,
     batch_size: int = 512,
     keep_steps: bool = True,
-    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    precision: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> SolveResult:
-    """Solve ``puzzles`` (B, 81) step by step at full depth, batched on the model's device."""
+    """Solve ``puzzles`` (B, 81) step by step at full depth, batched on the model's device;
+    ``precision`` follows ``engine.precision``'s rule for inference."""
     puzzles = _as_puzzles(puzzles)
     cfg = model.cfg
     n = cfg.n_latent if n_latent is None else n_latent
@@ -79,13 +80,14 @@ def solve(
             raise ValueError(f"{name} must be >= 1, got {value}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    dtype = resolve_precision(precision, model.y_init.device, "infer")
     was_training = model.training
     model.eval()
     traces = []
     try:
         for start in range(0, len(puzzles), batch_size):
             chunk = puzzles[start : start + batch_size]
-            traces.append(_solve_batch(model, chunk, n, T, steps, halt, keep_steps, autocast))
+            traces.append(_solve_batch(model, chunk, n, T, steps, halt, keep_steps, dtype))
             if progress is not None:
                 progress(len(chunk))
     finally:
@@ -102,7 +104,7 @@ def _solve_batch(
     max_steps: int,
     halt: bool,
     keep_steps: bool,
-    autocast: Callable[[], AbstractContextManager],
+    dtype: torch.dtype | None,
 ) -> _Trace:
     """Run one batch until every row halted (or ``max_steps``); halted rows leave the batch."""
     device = model.y_init.device
@@ -119,7 +121,7 @@ def _solve_batch(
     active = torch.arange(b, device=device)
     kept: list[tuple[Tensor, Tensor, Tensor]] = []  # per kept step, on the device until the end
     for t in range(1, max_steps + 1):
-        with autocast():
+        with autocast(device, dtype):
             out = model(carry, tokens[active], puzzle_ids[active], n, T)
         digit_logits = out.logits[..., FIRST_DIGIT_TOKEN:].float()  # (a, 81, 9)
         probs, choice = digit_logits.softmax(-1).max(-1)

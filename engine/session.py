@@ -29,10 +29,11 @@ from engine.checkpoint import load_checkpoint, rng_state, set_rng_state
 from engine.config import ConfigError, RunConfig
 from engine.curriculum import DepthSchedule
 from engine.data import DataSplits, Sampler, load_data
-from engine.device import autocast, describe, resolve_device, resolve_precision, should_compile
+from engine.device import describe, resolve_device, should_compile
 from engine.evaluate import EvalResult
 from engine.model import TRM
 from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers
+from engine.precision import autocast, resolve_precision
 from engine.run_dir import RunPaths, write_checkpoint
 from engine.train_step import N_METRICS, StepSettings, TrainState, initial_state
 
@@ -88,7 +89,7 @@ def build_session(
             f"train.batch_size: {cfg.train.batch_size} does not split over {world.size} processes"
         )
     device = dist.init_process_group(world, resolve_device(cfg.train.device))
-    dtype = resolve_precision(cfg.train.precision, device)
+    dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
     # Rank 0 loads first, so that a default dataset is generated (and cached) once.
     if not world.is_main:
         dist.barrier(world)

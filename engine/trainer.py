@@ -222,7 +222,7 @@ def _evaluate(run: Session) -> None:
             run.splits.test_questions,
             run.splits.test_answers,
             run.cfg.train.eval_batch_size or run.cfg.train.batch_size,
-            run.settings.autocast,
+            run.cfg.train.precision,  # "auto" resolves as `trm eval` does: the same figures
         )
         run.last_eval = result
         run.events.emit(

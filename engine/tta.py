@@ -19,7 +19,6 @@ Deterministic given the generator: the same ``rng`` state gives the same views a
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +55,7 @@ def solve_tta(
     halt: bool = True,
     batch_size: int = 512,
     keep_steps: bool = False,
-    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    precision: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> TTAResult:
     """Solve ``k`` views of every puzzle (identity first) in one batched call and vote per cell."""
@@ -77,7 +76,7 @@ def solve_tta(
         halt=halt,
         batch_size=batch_size,
         keep_steps=keep_steps,
-        autocast=autocast,
+        precision=precision,
         progress=progress,
     )
     inverse = transform.inverse()

@@ -174,11 +174,11 @@ def cgar_command(
     from engine.bench.cgar import bench_cgar
     from engine.bench.report import cgar_dict
     from engine.bench.rig import default_batch_size
-    from engine.device import resolve_precision
+    from engine.precision import resolve_precision
 
     if compile_mode not in ("off", "on"):
         fail(f"--compile: expected off or on, got {compile_mode!r}")
-    dtype = resolve_precision(cfg.train.precision, device)
+    dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
     batch = batch_size or default_batch_size(cfg, device)
     n_steps = steps or (4 if quick else 10 if device.type == "cpu" else 200)
     runs = [
@@ -217,8 +217,8 @@ def solve_command(
 
     from engine.bench.report import solve_summary
     from engine.bench.solve import bench_solve, default_batch_sizes
-    from engine.device import autocast, resolve_precision
     from engine.model import TRM
+    from engine.precision import resolve_precision
 
     if checkpoint is not None:
         from engine.evaluate import load_trained_model
@@ -232,11 +232,9 @@ def solve_command(
     else:
         torch.manual_seed(cfg.train.seed)
         model = TRM(cfg.model).to(device)
-    dtype = resolve_precision(cfg.train.precision, device)
+    dtype = resolve_precision(cfg.train.precision, device, "infer", "train.precision")
     sizes = sorted(set(batch_sizes or ([1, 4] if quick else default_batch_sizes(model, device))))
-    measured = bench_solve(
-        model, device, sizes, repeats=repeats, autocast=lambda: autocast(device, dtype)
-    )
+    measured = bench_solve(model, device, sizes, repeats=repeats, precision=cfg.train.precision)
     result = _common("solve", cfg, device, dtype, repeats, quick)
     result["checkpoint"] = None if checkpoint is None else str(checkpoint)
     result |= solve_summary(measured)
@@ -293,9 +291,9 @@ def memory_command(
     from engine.bench.memory import growth, peak_memory
     from engine.bench.report import memory_dict
     from engine.bench.rig import Rig, default_batch_size
-    from engine.device import resolve_precision
+    from engine.precision import resolve_precision
 
-    dtype = resolve_precision(cfg.train.precision, device)
+    dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
     batch = batch_size or (2 if quick else max(2, default_batch_size(cfg, device) // 2))
     peak = peak_memory(cfg.preset, sets or [], device, (batch // 2 or 1, batch))
     grew = growth(Rig(cfg, device, dtype, False, batch), 2 if quick else 10)

@@ -52,6 +52,9 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 256,
     device_name: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps.")] = "auto",
+    precision: Annotated[
+        str, typer.Option("--precision", help="auto (bf16 where native), fp32 or bf16.")
+    ] = "auto",
 ) -> None:
     """Exact, cell and halting accuracy of a trained model, and its average halting step."""
     if not target.exists():
@@ -61,14 +64,16 @@ def eval_command(
     import numpy as np
 
     from engine.data import load_data
-    from engine.device import autocast, resolve_device, resolve_precision
+    from engine.device import describe, resolve_device
     from engine.evaluate import evaluate_rows, load_trained_model, summarize
+    from engine.precision import precision_name, resolve_precision
     from puzzles.bands import clue_bands, rating_bands
     from puzzles.dataset import load_dataset
 
     ratings = None
     try:
-        device = resolve_device(device_name)
+        device = resolve_device(device_name, "--device")
+        dtype = resolve_precision(precision, device, "infer", "--precision")
         trained = load_trained_model(target, device)
         if data is not None:
             check_data_path(data)
@@ -83,11 +88,7 @@ def eval_command(
             questions, answers, source = loaded.test_questions, loaded.test_answers, loaded.source
     except input_errors() as e:
         fail(str(e))
-    dtype = resolve_precision("auto", device)
-
-    outcomes = evaluate_rows(
-        trained.model, questions, answers, batch_size, lambda: autocast(device, dtype)
-    )
+    outcomes = evaluate_rows(trained.model, questions, answers, batch_size, precision_name(dtype))
 
     def measure(rows: Any) -> dict[str, Any]:
         result = summarize(outcomes[rows])
@@ -97,6 +98,8 @@ def eval_command(
         "checkpoint": str(trained.path),
         "step": trained.step,
         "data": source,
+        "precision": precision_name(dtype),
+        "device": describe(device, dtype),
         **measure(slice(None)),
     }
     groupings = list(dict.fromkeys(by or []))
@@ -124,7 +127,9 @@ def eval_command(
 def _print_report(report: dict[str, Any]) -> None:
     """One table: the whole set, then a row per band (``exact, halted``: answers taken at the step
     where the halting head first fires, as ``trm solve --halt`` gives them)."""
-    title = f"{report['checkpoint']} (step {report['step']}) on {report['data']}"
+    title = (
+        f"{report['checkpoint']} (step {report['step']}) on {report['data']} · {report['device']}"
+    )
     table = Table(title=title)
     by = report.get("by", "")
     table.add_column(by if isinstance(by, str) else " / ".join(by), no_wrap=True)

@@ -122,8 +122,9 @@ def solve_command(
 
     from engine.checkpoint import CheckpointError
     from engine.config import ConfigError
-    from engine.device import autocast, describe, resolve_device, resolve_precision
+    from engine.device import describe, resolve_device
     from engine.evaluate import load_trained_model
+    from engine.precision import resolve_precision
     from puzzles.parse import PuzzleFormatError, read_puzzles
     from puzzles.solver import solve_batch
     from puzzles.verdict import judge_batch
@@ -136,8 +137,8 @@ def solve_command(
         fail(f"{'<stdin>' if file == '-' else file}: no puzzles found")
     path = _checkpoint_for(checkpoint, runs_dir)
     try:
-        device = resolve_device(device_name)
-        dtype = resolve_precision(precision, device)
+        device = resolve_device(device_name, "--device")
+        dtype = resolve_precision(precision, device, "infer", "--precision")
         trained = load_trained_model(
             path, device, n_latent=n_latent, n_cycles=n_cycles, n_heads=n_heads
         )
@@ -154,7 +155,7 @@ def solve_command(
         "halt": halt,
         "batch_size": batch_size,
         "keep_steps": show_steps or as_json,
-        "autocast": lambda: autocast(device, dtype),
+        "precision": precision,
     }
     run = _solve_all(trained.model, puzzles, tta, seed, options, err)
     run.solutions, run.n_solutions = exact.solutions, exact.n_solutions

@@ -34,7 +34,7 @@ import torch
 from engine.bench.rig import Rig
 from engine.config import preset
 from engine.curriculum import Depth
-from engine.device import resolve_precision
+from engine.precision import resolve_precision
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -134,7 +134,7 @@ def peak_memory(
         raise ValueError(f"need two increasing batch sizes, got {batch_sizes}")
     if device.type == "cuda":
         cfg = apply_overrides(preset(preset_name), overrides)
-        dtype = resolve_precision(cfg.train.precision, device)
+        dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
         small = step_peak(Rig(cfg, device, dtype, False, small_b))
         large = step_peak(Rig(cfg, device, dtype, False, large_b))
         method = "cuda max_memory_allocated"
@@ -171,7 +171,7 @@ def _main() -> None:
     cfg = apply_overrides(preset(args.preset), args.overrides)
     cpu = torch.device("cpu")
     peak = step_peak(
-        Rig(cfg, cpu, resolve_precision(cfg.train.precision, cpu), False, args.batch_size)
+        Rig(cfg, cpu, resolve_precision(cfg.train.precision, cpu, "train"), False, args.batch_size)
     )
     sys.stdout.write(json.dumps(peak.__dict__) + "\n")
 

@@ -3,7 +3,7 @@
 MFU (model FLOP utilisation) is achieved FLOP/s over this peak, measured on the same device
 with the same thread count, rather than a datasheet number. The issue asks for a 4096 x 4096
 product; on a CPU without native bf16 (no AVX512-BF16 or AMX, see
-``engine.device.cpu_has_bf16``) bf16 is emulated and about eight times slower than fp32, so
+``engine.precision.cpu_has_bf16``) bf16 is emulated and about eight times slower than fp32, so
 the bf16 product there is 1024 x 1024 (``size`` says which size was used).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.bench.timing import Timing, time_call
-from engine.device import cpu_has_bf16
+from engine.precision import has_native_bf16
 
 FULL_SIZE = 4096
 SMALL_SIZE = 1024  # emulated bf16 on CPU, and --quick
@@ -31,19 +31,12 @@ class Peak:
     native: bool  # False where this dtype is emulated (bf16 on a CPU without bf16 units)
 
 
-def has_fast_bf16(device: torch.device) -> bool:
-    """Whether ``device`` computes bf16 natively (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bf16()
-
-
 def matmul_peak(
     device: torch.device, dtype: str, size: int | None = None, repeats: int = 3
 ) -> Peak:
     """FLOP/s of ``(size, size) @ (size, size)`` in ``dtype`` on ``device``."""
     torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    native = dtype == "fp32" or has_fast_bf16(device)
+    native = dtype == "fp32" or has_native_bf16(device)
     if size is None:
         size = FULL_SIZE if native or device.type != "cpu" else SMALL_SIZE
     generator = torch.Generator(device="cpu").manual_seed(0)

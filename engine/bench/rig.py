@@ -20,10 +20,10 @@ from engine.bench.solver import SAMPLES
 from engine.config import RunConfig
 from engine.curriculum import Depth, hsw_weights
 from engine.data import Sampler, to_tokens
-from engine.device import autocast
 from engine.flops import step_flops
 from engine.model import TRM
 from engine.optim import EMA, build_optimizers
+from engine.precision import autocast
 from engine.train_step import StepSettings, TrainState, initial_state, stagger, train_step
 from puzzles import csv_format
 

@@ -13,8 +13,6 @@ proportionality check compares the time saved with ``mean_steps`` saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +62,7 @@ def bench_solve(
     halts: tuple[bool, ...] = (False, True),
     warmup: int = 1,
     repeats: int = 3,
-    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    precision: str = "auto",
 ) -> list[SolveRow]:
     """Puzzles/s per batch size, halting off and on."""
     rows = []
@@ -72,7 +70,7 @@ def bench_solve(
         puzzles = sample_puzzles(batch_size)
         for halt in halts:
             timing, mean_steps = _time_solve(
-                model, puzzles, halt, device, warmup, repeats, autocast
+                model, puzzles, halt, device, warmup, repeats, precision
             )
             rows.append(
                 SolveRow(
@@ -93,14 +91,19 @@ def _time_solve(
     device: torch.device,
     warmup: int,
     repeats: int,
-    autocast: Callable[[], AbstractContextManager],
+    precision: str,
 ) -> tuple[Timing, float]:
     """Seconds per ``solve`` of ``puzzles`` as one batch, and the mean steps its rows ran."""
     steps: list[float] = []
 
     def run() -> None:
         result = solve(
-            model, puzzles, halt=halt, batch_size=len(puzzles), keep_steps=False, autocast=autocast
+            model,
+            puzzles,
+            halt=halt,
+            batch_size=len(puzzles),
+            keep_steps=False,
+            precision=precision,
         )
         steps.append(float(result.halted_at.mean()))
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.bench.peak import Peak, has_fast_bf16
+from engine.bench.peak import Peak
 from engine.bench.rig import Rig
 from engine.bench.timing import Timing, time_call
 from engine.config import RunConfig
 from engine.curriculum import Depth
 from engine.flops import step_flops
+from engine.precision import has_native_bf16
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def bench_train(
 def precision_choices(name: str, device: torch.device) -> list[str]:
     """``fp32``, ``bf16``, ``both``, or ``auto``: bf16 too only where the device has it natively."""
     choices = {"fp32": ["fp32"], "bf16": ["bf16"], "both": ["fp32", "bf16"]}
-    choices["auto"] = ["fp32", "bf16"] if has_fast_bf16(device) else ["fp32"]
+    choices["auto"] = ["fp32", "bf16"] if has_native_bf16(device) else ["fp32"]
     if name not in choices:
         raise ValueError(f"--precision: expected fp32, bf16, both or auto, got {name!r}")
     return choices[name]

@@ -1,21 +1,13 @@
-"""Device, precision and compile resolution (CPU only; GPU paths are guarded)."""
+"""Device and compile resolution (CPU only; GPU paths are guarded). Precision: test_precision."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import torch
 
 from engine import device as device_module
 from engine.config import ConfigError
-from engine.device import (
-    autocast,
-    describe,
-    resolve_device,
-    resolve_precision,
-    should_compile,
-)
+from engine.device import describe, resolve_device, should_compile
 
 CPU = torch.device("cpu")
 
@@ -42,35 +34,15 @@ def test_bad_device_names(name: str, message: str) -> None:
         resolve_device(name)
 
 
+def test_errors_name_the_setting_given() -> None:
+    with pytest.raises(ConfigError, match=r"^--device: unknown device 'tpu9'"):
+        resolve_device("tpu9", "--device")
+
+
 def test_cuda_without_cuda_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match=r"train\.device: 'cuda:1' requested but CUDA"):
         resolve_device("cuda:1")
-
-
-def test_precision_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert resolve_precision("fp32", CPU) is None
-    assert resolve_precision("bf16", CPU) is torch.bfloat16
-    monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx2", "fma"})
-    assert resolve_precision("auto", CPU) is None
-    monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx512f", "amx_bf16"})
-    assert resolve_precision("auto", CPU) is torch.bfloat16
-    with pytest.raises(ConfigError, match=r"train\.precision"):
-        resolve_precision("fp8", CPU)
-
-
-def test_cpu_flags_are_parsed(tmp_path: Path) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\nbugs\t\t: spectre\n")
-    assert device_module._cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512_bf16"}
-    assert device_module._cpu_flags(tmp_path / "missing") == set()
-
-
-def test_autocast_contexts() -> None:
-    with autocast(CPU, None):
-        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
-    with autocast(CPU, torch.bfloat16):
-        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
 
 
 def test_should_compile() -> None:
@@ -94,4 +66,3 @@ def test_cuda_resolution() -> None:
     device = resolve_device("cuda")
     assert device == torch.device("cuda", 0)
     assert "cuda:0" in describe(device)
-    assert resolve_precision("auto", device) in (torch.bfloat16, None)

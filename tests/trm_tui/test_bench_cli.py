@@ -25,7 +25,7 @@ def _bench(*args: str) -> dict:
 
 @pytest.mark.slow
 def test_train_json_fields() -> None:
-    out = _bench("train", "--preset", "tiny", "--device", "cpu")
+    out = _bench("train", "--preset", "tiny", "--device", "cpu", "--precision", "fp32")
     assert set(out) == COMMON | {"batch_size", "peaks", "rows"}
     assert out["mode"] == "train" and out["preset"] == "tiny" and out["quick"] is True
     assert {p["dtype"] for p in out["peaks"]} == {"fp32", "bf16"}
@@ -36,6 +36,16 @@ def test_train_json_fields() -> None:
     for row in out["rows"]:
         assert set(row) == row_fields and row["precision"] == "fp32" and not row["compiled"]
         assert row["samples_per_s"] > 0 and row["mfu_fp32"] > 0
+
+
+@pytest.mark.slow
+def test_train_both_precisions_give_each_depth_twice() -> None:
+    out = _bench("train", "--preset", "tiny", "--device", "cpu", "--precision", "both")
+    depths = [(1, 1), (1, 2), (2, 2)]
+    assert [(r["precision"], r["n"], r["T"]) for r in out["rows"]] == [
+        (p, n, t) for p in ("fp32", "bf16") for n, t in depths
+    ]
+    assert all(r["samples_per_s"] > 0 for r in out["rows"])
 
 
 @pytest.mark.slow

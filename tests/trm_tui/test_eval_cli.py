@@ -72,8 +72,9 @@ def test_unknown_band_kind_is_bad_usage(run_and_data: tuple[Path, Path]) -> None
     assert runner.invoke(app, [str(run), "--by", "colour"]).exit_code == 2
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_both_groupings_in_one_pass_match_evaluating_each_band_alone(
-    run_and_data: tuple[Path, Path],
+    run_and_data: tuple[Path, Path], precision: str
 ) -> None:
     import torch
 
@@ -83,11 +84,13 @@ def test_both_groupings_in_one_pass_match_evaluating_each_band_alone(
 
     run, data = run_and_data
     shown = runner.invoke(
-        app, [str(run), "--data", str(data), "--by", "clues", "--by", "rating", "--json"]
-    )
+        app,
+        [str(run), "--data", str(data), "--by", "clues", "--by", "rating", "--json",
+         "--precision", precision],
+    )  # fmt: skip
     assert shown.exit_code == 0, shown.output
     report = json.loads(shown.output)
-    assert report["by"] == ["clues", "rating"]
+    assert report["by"] == ["clues", "rating"] and report["precision"] == precision
     for grouping in ("clues", "rating"):
         bands = [b for b in report["bands"] if b["by"] == grouping]
         assert sum(b["n_puzzles"] for b in bands) == 10
@@ -95,7 +98,8 @@ def test_both_groupings_in_one_pass_match_evaluating_each_band_alone(
     puzzles = load_dataset(str(data)).train
     model = load_trained_model(run, torch.device("cpu")).model
     for band in clue_bands(puzzles.questions):
-        alone = evaluate(model, puzzles.questions[band.indices], puzzles.answers[band.indices], 3)
+        q, a = puzzles.questions[band.indices], puzzles.answers[band.indices]
+        alone = evaluate(model, q, a, 3, precision)
         shown_band = next(b for b in report["bands"] if b["band"] == band.label)
         assert shown_band["exact_accuracy"] == pytest.approx(alone.exact_accuracy)
         assert shown_band["cell_accuracy"] == pytest.approx(alone.cell_accuracy)

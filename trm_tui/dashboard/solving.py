@@ -21,6 +21,7 @@ class SolveTrace:
     solution: np.ndarray | None  # (81,) the exact solver's answer, None when it has none
     checkpoint: Path  # the checkpoint file the model came from
     step: int  # the training step it was saved at
+    device: str = ""  # where and in what precision it ran, e.g. "cpu (2 threads, bf16)"
 
 
 def find_checkpoint(preferred: Path | None, root: Path) -> Path | None:
@@ -55,11 +56,16 @@ class ModelCache:
 
 
 def trace_puzzle(cache: ModelCache, target: Path, puzzle: np.ndarray) -> SolveTrace:
-    """Run the model on ``puzzle`` (81,) with every supervision step kept."""
+    """Run the model on ``puzzle`` (81,) with every supervision step kept, in the precision
+    `trm solve` uses by default (``engine.precision``'s rule for inference)."""
+    from engine.device import describe
     from engine.inference import solve
+    from engine.precision import resolve_precision
     from puzzles.solver import solve as exact_solve
 
     trained = cache.get(target)
     result = solve(trained.model, puzzle[None, :].astype(np.uint8), halt=True, keep_steps=True)
     exact = exact_solve(puzzle, limit=1)
-    return SolveTrace(result, exact.solution, trained.path, trained.step)
+    device = trained.model.y_init.device
+    where = describe(device, resolve_precision("auto", device, "infer"))
+    return SolveTrace(result, exact.solution, trained.path, trained.step, where)

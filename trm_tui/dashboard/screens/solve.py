@@ -173,7 +173,7 @@ class SolvePane(Vertical):
             return
         board: RenderableType = render_step(trace.result, 0, self.step, trace.solution)
         self.query_one("#board", Static).update(board)
-        where = f"{trace.checkpoint} (step {trace.step})"
+        where = " · ".join(filter(None, [f"{trace.checkpoint} (step {trace.step})", trace.device]))
         keys = "←/→ step · space play · home/end · [ ] puzzle"
         self.query_one("#halt-strip", Static).update(
             Group(halt_strip(trace, self.step), Text(where, style="dim"), Text(keys, style="dim"))
