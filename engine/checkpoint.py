@@ -3,17 +3,31 @@
 A checkpoint is one ``torch.save`` file holding whatever dict the trainer builds (configuration,
 model and EMA weights, optimizer states, step, carry, RNG states). It is written to a temporary
 file in the same folder and renamed over the target, so a crash never leaves a half-written
-checkpoint under the real name. It is read with ``torch.load(weights_only=True)`` only: a
-checkpoint holds tensors and plain data and can never run code. Unlike the TRM reference
-trainer, which saves bare model weights, the state is complete so a resumed run continues
-exactly.
+checkpoint under the real name; what a killed process leaves behind is removed by
+:func:`remove_stale_temporaries` when a run starts. It is read with
+``torch.load(weights_only=True)`` only, and only from a torch zip archive (a raw pickle is
+refused before torch sees it): a checkpoint holds tensors and plain data and can never run code.
+Unlike the TRM reference trainer, which saves bare model weights, the state is complete so a
+resumed run continues exactly.
+
+Torch's zip reader does not check its records' CRCs, so a flipped bit in tensor data would load
+silently: our files carry a CRC-32 of everything in them (every tensor's dtype, shape and bytes,
+every plain value, in the dict's own order) under ``trm_checksum``, checked on load and removed
+from what the loader returns. Files without one (reference state dicts, our older checkpoints)
+load as before.
 """
 
 from __future__ import annotations
 
+import copy
+import io
 import os
+import pickletools
+import re
 import tempfile
+import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +38,14 @@ import torch
 class CheckpointError(Exception):
     """A checkpoint cannot be written or read; the message names the file and the problem."""
 
+
+CHECKSUM_KEY = "trm_checksum"  # {"crc32": int} over the rest of the file (see the module doc)
+_ZIP_MAGIC = b"PK\x03\x04"  # what torch.save's zip archives start with
+_PICKLE_PROTO = b"\x80"  # a pickle of protocol 2 or later starts with the PROTO opcode
+_SNIFF_BYTES = 1 << 16  # enough to see a small (protocol 0 or 1) pickle end
+# The temporary files of save_checkpoint: mkstemp's name for prefix ".<target name>." and suffix
+# ".tmp", i.e. 8 characters of [a-z0-9_] in between (CPython's tempfile).
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 # Exact types, not isinstance: numpy scalars subclass float but weights-only loading refuses them.
 _PLAIN_TYPES = (str, bytes, int, float, bool, type(None))
@@ -57,8 +79,9 @@ def _plain(value: Any, where: str, unsafe: list[str]) -> Any:
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename).
 
-    Numpy scalars are saved as Python numbers; other values that weights-only loading would
-    refuse (numpy arrays, generators, arbitrary objects) raise :class:`CheckpointError`.
+    A CRC-32 of the contents is added under ``trm_checksum``. Numpy scalars are saved as Python
+    numbers; other values that weights-only loading would refuse (numpy arrays, generators,
+    arbitrary objects) raise :class:`CheckpointError`.
     """
     path = Path(path)
     unsafe: list[str] = []
@@ -67,9 +90,13 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise CheckpointError(
             f"{path}: refusing to save values that weights-only loading rejects: {', '.join(unsafe)}"
         )
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: a checkpoint is a dict, not a {type(state).__name__}")
+    state = copy.copy(state)  # the caller's dict is left alone; an OrderedDict keeps _metadata
+    state.pop(CHECKSUM_KEY, None)  # a re-saved file gets a fresh checksum
+    state[CHECKSUM_KEY] = {"crc32": _checksum(state)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
+    handle, tmp = _temporary_file(path)
     try:
         with os.fdopen(handle, "wb") as f:
             torch.save(state, f)
@@ -82,8 +109,63 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise
 
 
+def _temporary_file(path: Path) -> tuple[int, Path]:
+    """A new, open temporary file beside ``path`` (``.<name>.<8 random characters>.tmp``)."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return handle, Path(name)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`save_checkpoint` calls left in
+    ``folder`` (only plain files named as it names them) and return them.
+
+    Only safe while no other process may be saving into ``folder``: call it once the run
+    directory is held for writing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [
+        entry
+        for entry in sorted(folder.iterdir())
+        if _TEMPORARY.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink()
+    ]
+    for entry in stale:
+        entry.unlink(missing_ok=True)
+    return stale
+
+
+def _leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """Every tensor and plain value in ``value`` with its path, in the containers' own order
+    (which a torch.save / torch.load round trip keeps)."""
+    if type(value) in (dict, OrderedDict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{where}[{key!r}]")
+    elif type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{where}[{i}]")
+    else:
+        yield where, value
+
+
+def _checksum(state: dict[str, Any]) -> int:
+    """CRC-32 of every leaf of ``state``: its path, and a tensor's dtype, shape and bytes or a
+    plain value's repr (exact for floats). CRC-32 is the fastest check in the standard library
+    (zlib); it guards against corruption, not against someone who rewrites the file."""
+    crc = 0
+    for where, leaf in _leaves(state, "state"):
+        if isinstance(leaf, torch.Tensor):
+            crc = zlib.crc32(f"{where} {leaf.dtype} {tuple(leaf.shape)}".encode(), crc)
+            raw = leaf.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+            crc = zlib.crc32(raw.numpy(), crc)
+        else:
+            crc = zlib.crc32(f"{where} {leaf!r}".encode(), crc)
+    return crc
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (or a bare reference state dict)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (or a bare reference state dict),
+    checking its checksum when it has one."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -91,6 +173,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
+    _check_zip(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
@@ -99,7 +182,41 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: {_describe_load_error(e)}") from e
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: holds a {type(state).__name__}, expected a dict")
+    if CHECKSUM_KEY in state:
+        stored = state.pop(CHECKSUM_KEY)
+        if not isinstance(stored, dict) or stored.get("crc32") != _checksum(state):
+            raise CheckpointError(f"{path}: checksum mismatch: the file is corrupt")
     return state
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse, before torch reads it, a file that is not a torch zip archive: torch would try
+    it as a legacy pickle (warning on stderr), and a raw pickle is how code gets into a file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read it: {e.strerror or e}") from e
+    if head.startswith(_ZIP_MAGIC):
+        return
+    if head.startswith(_PICKLE_PROTO) or _is_small_pickle(head):
+        raise CheckpointError(
+            f"{path}: refused: not a torch zip checkpoint (a raw pickle could run code)"
+        )
+    raise CheckpointError(
+        f"{path}: not a readable torch checkpoint (not a torch zip archive: another format)"
+    )
+
+
+def _is_small_pickle(head: bytes) -> bool:
+    """Whether ``head`` parses as pickle opcodes up to a STOP (a protocol 0 or 1 pickle, which
+    has no PROTO opcode to recognise it by). Parsing runs no code."""
+    try:
+        for _ in pickletools.genops(io.BytesIO(head)):
+            pass
+    except ValueError:
+        return False
+    return True
 
 
 def _describe_load_error(error: Exception) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from engine import distributed as dist
-from engine.checkpoint import load_checkpoint, rng_state, set_rng_state
+from engine.checkpoint import load_checkpoint, remove_stale_temporaries, rng_state, set_rng_state
 from engine.config import ConfigError, RunConfig
 from engine.curriculum import DepthSchedule
 from engine.data import DataSplits, Sampler, load_data
@@ -88,6 +88,8 @@ def build_session(
         raise ConfigError(
             f"train.batch_size: {cfg.train.batch_size} does not split over {world.size} processes"
         )
+    if world.is_main:  # only rank 0 writes checkpoints
+        remove_stale_temporaries(paths.checkpoints)
     device = dist.init_process_group(world, resolve_device(cfg.train.device))
     dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
     # Rank 0 loads first, so that a default dataset is generated (and cached) once.

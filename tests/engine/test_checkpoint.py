@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,11 @@ import torch
 from torch import nn
 
 from engine.checkpoint import (
+    CHECKSUM_KEY,
     CheckpointError,
+    _temporary_file,
     load_checkpoint,
+    remove_stale_temporaries,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -51,6 +56,7 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
     assert loaded["rng"]["numpy"]["data"] == state["rng"]["numpy"]["data"]
     assert loaded["shape"] == torch.Size([2, 3]) and loaded["dtype"] is torch.bfloat16
     assert [p.name for p in path.parent.iterdir()] == ["step-7.pt"]  # no temporary file left
+    assert CHECKSUM_KEY not in loaded  # checked and removed by the loader
 
 
 def test_save_replaces_atomically_and_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
@@ -106,6 +112,39 @@ class _Payload:
         return (os.system, ("echo pwned",))
 
 
+class _Marker:
+    """Creates ``path`` through the shell when unpickled by an unsafe loader."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {shlex.quote(str(self.path))}",))
+
+
+def write_raw_pickle(path: Path, marker: Path, protocol: int = 4) -> Path:
+    """A plain ``pickle`` file (not a torch zip) that would create ``marker`` if unpickled."""
+    path.write_bytes(pickle.dumps({"model": _Marker(marker)}, protocol=protocol))
+    return path
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 4, 5])
+def test_a_raw_pickle_is_refused_without_running_it_or_a_warning(
+    tmp_path: Path, protocol: int, recwarn: pytest.WarningsRecorder
+) -> None:
+    marker = tmp_path / "ran"
+    path = write_raw_pickle(tmp_path / "evil.pt", marker, protocol)
+    pickle.loads(path.read_bytes())  # the payload is real: an unsafe load runs it
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert message == f"{path}: refused: not a torch zip checkpoint (a raw pickle could run code)"
+    assert not marker.exists()
+    assert not recwarn.list, [str(w.message) for w in recwarn.list]
+
+
 def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     buffer = io.BytesIO()
@@ -141,6 +180,120 @@ def test_truncated_file_is_an_error(tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
+def test_an_unreadable_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "locked.pt"
+    save_checkpoint(path, {"w": torch.ones(2)})
+
+    def denied(self: Path, *args: object, **kwargs: object) -> io.BufferedReader:
+        # chmod 000 does not stop root, who runs these tests in some containers.
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(
+        CheckpointError, match=r"^\S*locked\.pt: cannot read it: Permission denied$"
+    ):
+        load_checkpoint(path)
+
+
+def _flip_inside(path: Path, tensor: torch.Tensor) -> None:
+    """Flip one byte in the middle of ``tensor``'s raw data where the file stores it."""
+    data = bytearray(path.read_bytes())
+    raw = tensor.numpy().tobytes()
+    start = data.find(raw)
+    assert start > 0 and data.find(raw, start + 1) == -1  # found, and only once
+    data[start + len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_flipped_bytes_in_tensor_data_are_caught(tmp_path: Path) -> None:
+    state = _state()
+    state["ema"] = {"averaged": {"w": torch.arange(4096, dtype=torch.float32)}}
+    path = tmp_path / "step-7.pt"
+    save_checkpoint(path, state)
+    _flip_inside(path, state["ema"]["averaged"]["w"])
+    # torch's own reader does not notice: the zip's record CRCs are not checked on load.
+    assert not torch.equal(
+        torch.load(path, weights_only=True)["ema"]["averaged"]["w"], state["ema"]["averaged"]["w"]
+    )
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value) == f"{path}: checksum mismatch: the file is corrupt"
+
+
+def test_the_checksum_covers_plain_values_and_optimizer_states(tmp_path: Path) -> None:
+    path = tmp_path / "x.pt"
+    save_checkpoint(path, _state())
+    for change in (
+        lambda s: s.update(step=8),
+        lambda s: s["config"]["curriculum"]["stages"][0].__setitem__(1, 4),
+        lambda s: s["optimizers"][0]["state"][0]["exp_avg"].add_(1e-7),
+        lambda s: s.update(rest=1),
+    ):
+        state = torch.load(path, weights_only=True)
+        change(state)
+        edited = tmp_path / "edited.pt"
+        torch.save(state, edited)  # the old checksum kept, the contents changed
+        with pytest.raises(CheckpointError, match="checksum mismatch"):
+            load_checkpoint(edited)
+
+
+def test_a_resaved_file_gets_a_fresh_checksum_and_files_without_one_load(tmp_path: Path) -> None:
+    path = tmp_path / "x.pt"
+    save_checkpoint(path, {"step": 1, "w": torch.ones(3)})
+    state = torch.load(path, weights_only=True)  # still holds the stored checksum
+    assert set(state) == {"step", "w", CHECKSUM_KEY}
+    state["step"] = 2
+    save_checkpoint(path, state)
+    assert load_checkpoint(path)["step"] == 2
+    torch.save({"step": 3, "w": torch.ones(3)}, path)  # an older trm checkpoint: no checksum
+    assert load_checkpoint(path)["step"] == 3
+
+
+def test_stale_temporaries_of_interrupted_saves_are_removed_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "checkpoints"
+    save_checkpoint(folder / "step-5.pt", {"step": 5})
+    stale = []
+    for name in ("step-6.pt", "latest.pt"):
+        handle, tmp = _temporary_file(folder / name)  # named as a killed save leaves them
+        os.write(handle, b"half a checkpoint")
+        os.close(handle)
+        stale.append(tmp)
+    outside = tmp_path / "elsewhere.pt"
+    outside.write_bytes(b"keep")
+    kept = ["step-5.pt", ".latest.pt.tmp", "notes.tmp", ".step-5.pt.short.tmp", "x.abcdefgh.tmp"]
+    for name in kept[1:]:
+        (folder / name).write_bytes(b"not ours")
+    (folder / ".step-8.pt.abcdefgh.tmp").mkdir()
+    (folder / ".step-9.pt.abcd1234.tmp").symlink_to(outside)
+    assert sorted(remove_stale_temporaries(folder)) == sorted(stale)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*kept, ".step-8.pt.abcdefgh.tmp", ".step-9.pt.abcd1234.tmp"]
+    )
+    assert outside.read_bytes() == b"keep"
+    assert remove_stale_temporaries(folder) == []
+    assert remove_stale_temporaries(tmp_path / "absent") == []
+
+
+def test_a_resumed_run_removes_what_an_interrupted_save_left(tmp_path: Path) -> None:
+    from engine.config import apply_overrides, tiny
+    from engine.events import MemorySink
+    from engine.run_dir import RunPaths, create_run_dir
+    from engine.trainer import train
+    from tests.engine.test_data import write_puzzles
+
+    data = write_puzzles(tmp_path / "puzzles.csv", 24)
+    cfg = apply_overrides(tiny(), [f"data.path={data}", "train.max_steps=2"])
+    paths = create_run_dir(tmp_path / "run", cfg)
+    assert train(cfg, paths.root, MemorySink()).reason == "finished"
+    handle, tmp = _temporary_file(paths.step_file(3))
+    os.close(handle)
+    assert train(cfg, paths.root, MemorySink(), resume=True).reason == "finished"
+    assert not tmp.exists()
+    assert RunPaths(paths.root).latest.is_file()
+
+
 def test_a_directory_or_a_non_dict_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a file"):
         load_checkpoint(tmp_path)
@@ -174,3 +327,10 @@ def test_rng_state_resumes_torch_and_numpy_exactly(tmp_path: Path) -> None:
 def test_set_rng_state_needs_every_named_generator() -> None:
     with pytest.raises(KeyError, match="sampler"):
         set_rng_state(rng_state(), {"sampler": np.random.default_rng(0)})
+
+
+def test_the_shipped_model_carries_a_checksum() -> None:
+    from engine.shipped import SHIPPED
+
+    assert CHECKSUM_KEY in torch.load(SHIPPED, weights_only=True)
+    assert load_checkpoint(SHIPPED)["step"] > 0  # and it matches
