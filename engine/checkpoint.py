@@ -24,7 +24,7 @@ import io
 import os
 import pickletools
 import re
-import tempfile
+import secrets
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -43,8 +43,8 @@ CHECKSUM_KEY = "trm_checksum"  # {"crc32": int} over the rest of the file (see t
 _ZIP_MAGIC = b"PK\x03\x04"  # what torch.save's zip archives start with
 _PICKLE_PROTO = b"\x80"  # a pickle of protocol 2 or later starts with the PROTO opcode
 _SNIFF_BYTES = 1 << 16  # enough to see a small (protocol 0 or 1) pickle end
-# The temporary files of save_checkpoint: mkstemp's name for prefix ".<target name>." and suffix
-# ".tmp", i.e. 8 characters of [a-z0-9_] in between (CPython's tempfile).
+# The temporary files of save_checkpoint: ".<target name>.<8 characters of [a-z0-9_]>.tmp".
+_TOKEN_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 # Exact types, not isinstance: numpy scalars subclass float but weights-only loading refuses them.
@@ -110,9 +110,15 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def _temporary_file(path: Path) -> tuple[int, Path]:
-    """A new, open temporary file beside ``path`` (``.<name>.<8 random characters>.tmp``)."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    return handle, Path(name)
+    """A new, open temporary file beside ``path`` (``.<name>.<8 random characters>.tmp``), made
+    with the usual permissions (0666 less the umask; mkstemp's would be 0600)."""
+    while True:
+        token = "".join(secrets.choice(_TOKEN_CHARACTERS) for _ in range(8))
+        tmp = path.parent / f".{path.name}.{token}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:

@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import shlex
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +335,15 @@ def test_the_shipped_model_carries_a_checksum() -> None:
 
     assert CHECKSUM_KEY in torch.load(SHIPPED, weights_only=True)
     assert load_checkpoint(SHIPPED)["step"] > 0  # and it matches
+
+
+def test_checkpoints_get_ordinary_file_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "a.pt", _state())
+        os.umask(0o077)
+        save_checkpoint(tmp_path / "b.pt", _state())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.pt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.pt").stat().st_mode) == 0o600
