@@ -128,19 +128,15 @@ def _parsed(rows: FileRows) -> list[ParsedPuzzle]:
     """One :class:`ParsedPuzzle` per row (answers and ratings only where the file gives them)."""
     puzzles: PuzzleSet = rows.puzzles
     name, lines = rows.name, rows.lines.tolist()
+    grids, answers = puzzles.questions.view(), puzzles.answers.view()
+    for shared in (grids, answers):
+        shared.flags.writeable = False  # rows of one array: no puzzle may change its neighbours
     # positional arguments: building millions of these costs less than parsing them
     if not rows.is_csv:  # the text forms carry neither answers nor ratings
-        return [
-            ParsedPuzzle(grid, line, name)
-            for grid, line in zip(puzzles.questions, lines, strict=True)
-        ]
-    answers = [
-        a if known else None for a, known in zip(puzzles.answers, puzzles.has_answer, strict=True)
-    ]
+        return [ParsedPuzzle(g, line, name) for g, line in zip(grids, lines, strict=True)]
+    known = [a if k else None for a, k in zip(answers, puzzles.has_answer.tolist(), strict=True)]
     ratings = [r if r >= 0 else None for r in puzzles.ratings.tolist()]
     return [
-        ParsedPuzzle(grid, line, name, answer, rating)
-        for grid, line, answer, rating in zip(
-            puzzles.questions, lines, answers, ratings, strict=True
-        )
+        ParsedPuzzle(g, line, name, answer, rating)
+        for g, line, answer, rating in zip(grids, lines, known, ratings, strict=True)
     ]

@@ -179,6 +179,8 @@ def test_fast_lines_and_grids_mixed_read_the_same_across_blocks(
     assert [p.line for p in parsed] == lines
     np.testing.assert_array_equal(np.stack([p.grid for p in parsed]), grids)
     np.testing.assert_array_equal(read_puzzle_set(path).questions, grids)
+    with pytest.raises(ValueError, match="read-only"):  # rows of one array: none may change
+        parsed[0].grid[0] = 1
 
 
 @pytest.mark.parametrize("position", [1, 2, 777, 1500])
