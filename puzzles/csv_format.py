@@ -47,6 +47,7 @@ from puzzles.text_input import (
 __all__ = ["HEADER", "CsvWriter", "check_target", "iter_csv", "read_csv", "write_csv"]
 
 CHUNK_ROWS = 65536
+_WIDE_SOURCE = 256  # bytes; a longer source field is read without the (N, width) table
 _ANSWER_DIGITS = BYTE_DIGITS.copy()
 _ANSWER_DIGITS[np.frombuffer(b".0_*", dtype=np.uint8)] = INVALID
 _DIGIT_CHARS = np.frombuffer(b".123456789", dtype=np.uint8)  # digit -> byte when writing
@@ -176,6 +177,10 @@ def _sources(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray
     """Source fields as an object array sharing one ``str`` per distinct name."""
     length = end - start
     width = max(int(length.max(initial=0)), 1)
+    if width > _WIDE_SOURCE:  # a table (N, width) could take gigabytes: one row at a time
+        shared: dict[bytes, str] = {}
+        names = [data[a:b].tobytes() for a, b in zip(start.tolist(), end.tolist(), strict=True)]
+        return np.array([shared.setdefault(n, n.decode("utf-8")) for n in names], dtype=object)
     position = np.arange(width)
     inside = position < length[:, None]
     raw = np.where(inside, data[np.minimum(start[:, None] + position, len(data) - 1)], 0)

@@ -298,3 +298,11 @@ def test_an_unreadable_file_is_one_error(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(text_input, "open", refuse, raising=False)  # as for a file of another user
     assert errors_of(path) == {f"{path}: cannot open: Permission denied"}
+
+
+def test_long_source_fields_are_read_one_row_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    wide = "s" * 60_000
+    path.write_text(f"{HEADER}\n{wide},{WIKI},,\nw,{WIKI},,\n{wide},{WIKI},,\n")
+    sources = read_csv(path).sources
+    assert sources.tolist() == [wide, "w", wide] and sources[0] is sources[2]
