@@ -3,56 +3,68 @@
 Format (sapientinc/sudoku-extreme, used by the TRM reference builder): a header
 ``source,question,answer,rating`` then one puzzle per line, ``.`` for an empty cell, the answer as
 81 digits, the rating as the number of guesses the tdoku solver needs. Here answer and rating may
-be empty (unknown) and extra columns are ignored. Reading streams chunks parsed with numpy on the
-raw bytes (field bounds from comma positions, cells through a byte table; no Python loop over
-rows), so the 3.8M-row training file never needs more than one chunk in memory. Quoted fields are
-not supported: Sudoku-Extreme has none, and :class:`CsvWriter` refuses sources that would need them.
+be empty (unknown), extra columns are ignored, and blank lines and ``#`` comment lines are
+skipped. This is the one CSV reader: :func:`puzzles.parse.read_puzzles` and every command use it.
+Input comes in checked blocks (:mod:`puzzles.text_input`) parsed with numpy on the raw bytes
+(field bounds from comma positions, cells through a byte table; no Python loop over rows), so
+the 3.8M-row training file never needs more than one block in memory. The checks only find
+*which* row is bad; :func:`puzzles.csv_rules.row_problem` then says why. Quoted fields are refused:
+Sudoku-Extreme has none, and :class:`CsvWriter` refuses sources that would need them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from itertools import islice
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import NoReturn
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from puzzles.grid import HOUSES, N_CELLS, agrees_with_givens, conflicts
-from puzzles.parse import PuzzleFormatError
-from puzzles.puzzle_set import PuzzleSet, concat
+from puzzles.csv_rules import HEADER, MAX_RATING_DIGITS, Header, parse_header, row_problem
+from puzzles.format_error import PuzzleFormatError
+from puzzles.grid import (
+    BYTE_DIGITS,
+    INVALID,
+    N_CELLS,
+    agrees_with_givens,
+    has_repeats,
+    is_complete_solution,
+)
+from puzzles.puzzle_set import FileRows, PuzzleSet, concat
+from puzzles.text_input import (
+    Block,
+    at_most,
+    display_name,
+    first_content_line,
+    line_bounds,
+    read_blocks,
+    without_first_line,
+)
 
-HEADER = "source,question,answer,rating"
-_INVALID = 255
-_QUESTION_LUT = np.full(256, _INVALID, dtype=np.uint8)  # byte -> digit, 0 empty, 255 invalid
-_QUESTION_LUT[np.frombuffer(b"123456789", dtype=np.uint8)] = np.arange(1, 10)
-_QUESTION_LUT[np.frombuffer(b".0_*", dtype=np.uint8)] = 0
-_ANSWER_LUT = _QUESTION_LUT.copy()
-_ANSWER_LUT[np.frombuffer(b".0_*", dtype=np.uint8)] = _INVALID
+__all__ = ["HEADER", "CsvWriter", "check_target", "iter_csv", "read_csv", "write_csv"]
+
+CHUNK_ROWS = 65536
+_WIDE_SOURCE = 256  # bytes; a longer source field is read without the (N, width) table
+_ANSWER_DIGITS = BYTE_DIGITS.copy()
+_ANSWER_DIGITS[np.frombuffer(b".0_*", dtype=np.uint8)] = INVALID
 _DIGIT_CHARS = np.frombuffer(b".123456789", dtype=np.uint8)  # digit -> byte when writing
-_Fail = Callable[[np.ndarray, str], None]  # raise for the first row of a mask, with a reason
 
 
-def iter_csv(path: str | Path, chunk_rows: int = 65536) -> Iterator[PuzzleSet]:
+def iter_csv(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[PuzzleSet]:
     """Stream a Sudoku-Extreme CSV as sets of at most ``chunk_rows`` rows, checking every row."""
-    name = str(path)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed by the with below; open errors reported first)
-    except FileNotFoundError:
-        raise PuzzleFormatError(name, 0, "no such file") from None
-    except IsADirectoryError:
-        raise PuzzleFormatError(name, 0, "is a directory, expected a CSV file") from None
-    with handle:
-        header, first_line = _skip_comments(handle)
-        header_info = _header_columns(header, name, first_line - 1)
-        while lines := list(islice(handle, chunk_rows)):
-            chunk = _parse_chunk(b"".join(lines), header_info, name, first_line)
-            first_line += len(lines)
-            if len(chunk):
-                yield chunk
+    name = display_name(path)
+    found = first_content_line(read_blocks(path))
+    if found is None:
+        raise PuzzleFormatError(name, 0, "no puzzles found")
+    n_rows = 0
+    for rows in csv_rows(*found, name, chunk_rows):
+        n_rows += len(rows)
+        yield rows.puzzles
+    if not n_rows:
+        raise PuzzleFormatError(name, 0, "no puzzles found")
 
 
 def read_csv(path: str | Path) -> PuzzleSet:
@@ -60,51 +72,38 @@ def read_csv(path: str | Path) -> PuzzleSet:
     return concat(list(iter_csv(path)))
 
 
-@dataclass(frozen=True)
-class _Header:
-    columns: dict[str, int]  # lower-case column name -> field index
-    n_fields: int
+def csv_rows(
+    header: str, header_line: int, blocks: Iterator[Block], name: str, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[FileRows]:
+    """The rows after a header line (``blocks`` start at it), in chunks of at most ``chunk_rows``."""
+    columns = parse_header(header, name, header_line)
+    for block in at_most(without_first_line(blocks), chunk_rows):
+        rows = _parse_rows(block, columns, name)
+        if len(rows):
+            yield rows
 
 
-def _header_columns(header: bytes, name: str, line: int) -> _Header:
-    text = header.decode("utf-8-sig", errors="replace").strip()
-    names = [h.strip().lower() for h in text.split(",")]
-    if "question" not in names:
-        reason = f"expected a CSV header like {HEADER!r}, found {text[:60]!r}"
-        raise PuzzleFormatError(name, line, reason)
-    return _Header(columns={h: i for i, h in enumerate(names)}, n_fields=len(names))
-
-
-def _parse_chunk(buf: bytes, header: _Header, name: str, first_line: int) -> PuzzleSet:
-    """Parse whole lines of CSV bytes at once: field bounds from comma positions, cells by table."""
-    if not buf.endswith(b"\n"):
-        buf += b"\n"
-    data = np.frombuffer(buf, dtype=np.uint8)
-    newlines = np.flatnonzero(data == ord("\n"))
-    starts = np.concatenate([[0], newlines[:-1] + 1])
-    ends = newlines - (data[np.maximum(newlines - 1, 0)] == ord("\r")) * (newlines > starts)
-    numbers = first_line + np.arange(len(newlines))
-
-    def fail(row_mask: np.ndarray, reason: str) -> None:
-        if row_mask.any():
-            raise PuzzleFormatError(name, int(numbers[row_mask.argmax()]), reason)
-
-    quotes = np.flatnonzero(data == ord('"'))
-    fail(
-        np.isin(np.arange(len(newlines)), np.searchsorted(newlines, quotes)),
-        "quoted CSV fields are not supported",
-    )
-    keep = ends > starts  # blank lines are skipped
-    commas = np.flatnonzero(data == ord(","))
-    per_line = np.bincount(np.searchsorted(newlines, commas), minlength=len(newlines))
+def _parse_rows(block: Block, header: Header, name: str) -> FileRows:
+    """Parse whole lines of CSV at once: field bounds from comma positions, cells by table."""
+    data = np.frombuffer(block.data + bytes(N_CELLS), np.uint8)  # padded: gathers stay inside
+    starts, ends = line_bounds(data[: len(block.data)])
+    numbers = block.first_line + np.arange(len(starts))
+    keep = (ends > starts) & (data[starts] != ord("#"))  # blank and comment lines are skipped
+    raw = data[: len(block.data)]
+    comma_at = np.flatnonzero(raw == ord(","))
+    comma_line = np.searchsorted(starts, comma_at, side="right") - 1
+    per_line = np.bincount(comma_line, minlength=len(starts))
+    quoted = np.zeros(len(starts), bool)
+    quoted[np.searchsorted(starts, np.flatnonzero(raw == ord('"')), side="right") - 1] = True
+    for row in np.flatnonzero(keep & (per_line == 0) & (ends - starts < N_CELLS)):
+        keep[row] = bool(block.data[starts[row] : ends[row]].strip())  # only spaces: blank
     n_fields = header.n_fields
-    bad_count = keep & (per_line != n_fields - 1)
-    fail(
-        bad_count,
-        f"expected {n_fields} fields like the header, found {per_line[bad_count.argmax()] + 1}",
-    )
-    starts, ends, numbers = starts[keep], ends[keep], numbers[keep]
-    commas = commas.reshape(len(starts), n_fields - 1)
+    bad_shape = np.flatnonzero(keep & (quoted | (per_line != n_fields - 1)))
+    limit = int(bad_shape[0]) if len(bad_shape) else len(starts)  # rows before it are well cut
+    keep[limit:] = False
+    rows = np.flatnonzero(keep)
+    starts, ends, numbers = starts[rows], ends[rows], numbers[rows]
+    commas = comma_at[keep[comma_line]].reshape(len(rows), n_fields - 1)
     bounds = [
         (starts if j == 0 else commas[:, j - 1] + 1, ends if j == n_fields - 1 else commas[:, j])
         for j in range(n_fields)
@@ -115,73 +114,92 @@ def _parse_chunk(buf: bytes, header: _Header, name: str, first_line: int) -> Puz
             return starts, starts  # absent column: every value empty
         return bounds[header.columns[column]]
 
+    windows = sliding_window_view(data, N_CELLS)
     q_start, q_end = field("question")
-    fail(q_end - q_start != N_CELLS, "question must have 81 cells")
-    questions = _QUESTION_LUT[data[q_start[:, None] + np.arange(N_CELLS)]]
-    fail(
-        (questions == _INVALID).any(axis=1), "unexpected character in question (use 1-9 and . or 0)"
-    )
-    answers = _parse_answers(data, *field("answer"), fail)
-    ratings = _parse_ratings(data, *field("rating"), fail)
-    sources = _parse_sources(data, *field("source"))
+    questions = BYTE_DIGITS[windows[q_start]]
+    ok = (q_end - q_start == N_CELLS) & (questions != INVALID).all(axis=1)
+    questions[~ok] = 0
+    answers, answers_ok = _answers(windows, *field("answer"))
+    ratings, ratings_ok = _ratings(data, *field("rating"))
     known = answers.all(axis=1)
-    fail(known & ~_complete(answers), "answer is not a valid completed grid")
-    fail(
-        known & ~agrees_with_givens(questions, answers),
-        "answer disagrees with the question's givens",
+    ok &= answers_ok & ratings_ok
+    # a question agreeing with a completed grid repeats no digit: test the others only
+    ok[known] &= is_complete_solution(answers[known]) & agrees_with_givens(
+        questions[known], answers[known]
     )
-    unknown = np.flatnonzero(~known)
-    for lo in range(0, len(unknown), 4096):  # bounded memory: conflicts() works on (B, 27, 9, 9)
-        rows = unknown[lo : lo + 4096]
-        broken = np.zeros(len(questions), bool)
-        broken[rows] = conflicts(questions[rows]).any(axis=1)
-        fail(broken, "a digit repeats in a row, column or box")
-    return PuzzleSet(questions, answers, ratings, sources)
+    ok[~known] &= ~has_repeats(questions[~known])
+    bad = np.flatnonzero(~ok)
+    first_bad = int(numbers[bad[0]]) if len(bad) else None
+    if first_bad is None and limit < len(keep):
+        first_bad = block.first_line + limit
+    if first_bad is not None:
+        _refuse(block, first_bad, header, name)
+    puzzles = PuzzleSet(questions, answers, ratings, _sources(data, *field("source")))
+    return FileRows(name, puzzles, numbers.astype(np.int64), is_csv=True)
 
 
-def _complete(grids: np.ndarray) -> np.ndarray:
-    """(N,) bool: full grids whose every house holds 1..9 (a bit-mask OR, several times faster than sorting)."""
-    bits = np.left_shift(np.uint16(1), grids.astype(np.uint16))
-    return (np.bitwise_or.reduce(bits[:, HOUSES], axis=2) == 0b1111111110).all(axis=1)
+def _refuse(block: Block, line: int, header: Header, name: str) -> NoReturn:
+    """Raise the error of the bad row at ``line``, in the words of :func:`row_problem`."""
+    text = block.data.split(b"\n")[line - block.first_line].removesuffix(b"\r").decode("utf-8")
+    reason = row_problem(text, header)
+    if reason is None:  # the vectorised checks and row_problem disagree: a bug, never input
+        raise RuntimeError(f"{name}:{line}: row refused by the CSV reader but no problem found")
+    raise PuzzleFormatError(name, line, reason)
 
 
-def _parse_answers(data: np.ndarray, start: np.ndarray, end: np.ndarray, fail: _Fail) -> np.ndarray:
+def _answers(
+    windows: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 81) answers (zeros where empty), and (N,) whether each field is well formed."""
     length = end - start
-    fail((length != 0) & (length != N_CELLS), "answer must have 81 digits (or be empty)")
-    answers = np.zeros((len(start), N_CELLS), np.uint8)
-    given = np.flatnonzero(length == N_CELLS)
-    answers[given] = _ANSWER_LUT[data[start[given, None] + np.arange(N_CELLS)]]
-    fail((answers == _INVALID).any(axis=1), "answer must be 81 digits 1-9 (or empty)")
-    return answers
+    answers = _ANSWER_DIGITS[windows[start]]
+    given = length == N_CELLS
+    ok = (length == 0) | (given & (answers != INVALID).all(axis=1))
+    answers[~(given & ok)] = 0
+    return answers, ok
 
 
-def _parse_ratings(data: np.ndarray, start: np.ndarray, end: np.ndarray, fail: _Fail) -> np.ndarray:
+def _ratings(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) ratings (-1 where empty), and (N,) whether each field is a non-negative integer."""
     length = end - start
-    fail(length > 18, "rating is too long")
-    width = int(length.max(initial=0))
-    position = np.arange(width)
+    ok = length <= MAX_RATING_DIGITS
+    length = np.minimum(length, MAX_RATING_DIGITS)  # longer ones are refused; int64 holds these
+    position = np.arange(int(length.max(initial=0)))
     inside = position < length[:, None]
     digits = data[np.minimum(start[:, None] + position, len(data) - 1)].astype(np.int64) - ord("0")
-    fail(
-        (inside & ((digits < 0) | (digits > 9))).any(axis=1),
-        "rating must be a non-negative integer (or empty)",
-    )
+    ok &= ~(inside & ((digits < 0) | (digits > 9))).any(axis=1)
     powers = 10 ** np.maximum(length[:, None] - 1 - position, 0)
-    values = (np.where(inside, digits, 0) * np.where(inside, powers, 0)).sum(axis=1)
-    return np.where(length > 0, values, -1).astype(np.int64)
+    values = (np.where(inside, digits, 0) * powers).sum(axis=1)
+    return np.where((length > 0) & ok, values, -1).astype(np.int64), ok
 
 
-def _parse_sources(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _sources(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Source fields as an object array sharing one ``str`` per distinct name."""
     length = end - start
     width = max(int(length.max(initial=0)), 1)
+    if width > _WIDE_SOURCE:  # a table (N, width) could take gigabytes: one row at a time
+        shared: dict[bytes, str] = {}
+        names = [data[a:b].tobytes() for a, b in zip(start.tolist(), end.tolist(), strict=True)]
+        return np.array([shared.setdefault(n, n.decode("utf-8")) for n in names], dtype=object)
     position = np.arange(width)
     inside = position < length[:, None]
     raw = np.where(inside, data[np.minimum(start[:, None] + position, len(data) - 1)], 0)
     fixed = np.ascontiguousarray(raw.astype(np.uint8)).view(f"S{width}").ravel()
     names, codes = np.unique(fixed, return_inverse=True)
-    decoded = np.array([n.decode("utf-8", errors="replace") for n in names], dtype=object)
+    decoded = np.array([n.decode("utf-8") for n in names], dtype=object)
     return decoded[codes.ravel()]
+
+
+def check_target(path: str | Path, overwrite: bool = False) -> None:
+    """Refuse a CSV destination before any work: a folder, a missing folder, or (unless told)
+    an existing file; raises ``IsADirectoryError``, ``FileNotFoundError`` or ``FileExistsError``."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists (refusing to overwrite)")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path.parent}: no such folder")
 
 
 class CsvWriter:
@@ -190,10 +208,7 @@ class CsvWriter:
     def __init__(self, path: str | Path, overwrite: bool = False) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
-        if self.path.exists() and not overwrite:
-            raise FileExistsError(f"{self.path}: already exists (refusing to overwrite)")
-        if not self.path.parent.is_dir():
-            raise FileNotFoundError(f"{self.path.parent}: no such folder")
+        check_target(self.path, overwrite)
         self._temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self._handle = open(self._temp, "wb")  # noqa: SIM115 (closed in close/abort)
         self._handle.write(HEADER.encode() + b"\n")
@@ -227,13 +242,19 @@ class CsvWriter:
 
     def close(self) -> None:
         """Finish the file: flush it to disk and move it into place."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())  # the rename must never expose a file still in cache only
-        self._handle.close()
-        if self.path.exists() and not self.overwrite:
-            self.abort()
-            raise FileExistsError(f"{self.path}: appeared while writing (refusing to overwrite)")
-        os.replace(self._temp, self.path)
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())  # the rename must never expose a file in cache only
+            self._handle.close()
+            if self.path.exists() and not self.overwrite:
+                raise FileExistsError(
+                    f"{self.path}: appeared while writing (refusing to overwrite)"
+                )
+            if self.path.is_dir():
+                raise IsADirectoryError(f"{self.path}: is a directory")
+            os.replace(self._temp, self.path)
+        finally:
+            self._temp.unlink(missing_ok=True)  # gone after the rename; dropped if anything failed
 
     def abort(self) -> None:
         """Drop the partial file; the destination is left untouched."""
@@ -259,20 +280,3 @@ def write_csv(path: str | Path, puzzles: PuzzleSet, overwrite: bool = False) -> 
     """Write a set as a Sudoku-Extreme CSV, atomically; refuses an existing file unless told."""
     with CsvWriter(path, overwrite=overwrite) as writer:
         writer.write(puzzles)
-
-
-def is_csv(path: str | Path) -> bool:
-    """True when a file starts (after ``#`` comment lines) with a header naming ``question``."""
-    with open(path, "rb") as handle:
-        header, _ = _skip_comments(handle)
-    return "question" in header.decode("utf-8-sig", errors="replace").strip().lower().split(",")
-
-
-def _skip_comments(handle: BinaryIO) -> tuple[bytes, int]:
-    """The first line that is not a ``#`` comment (the header), and the number of the next line."""
-    number = 1
-    line = handle.readline()
-    while line.lstrip(b"\xef\xbb\xbf").startswith(b"#"):
-        line = handle.readline()
-        number += 1
-    return line, number + 1

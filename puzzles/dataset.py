@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from puzzles.csv_format import CsvWriter, is_csv, iter_csv, read_csv, write_csv
-from puzzles.parse import PuzzleFormatError, read_puzzles
+from puzzles.csv_format import CsvWriter, iter_csv, read_csv, write_csv
+from puzzles.parse import PuzzleFormatError, read_rows
 from puzzles.puzzle_set import PuzzleSet, Splits, concat
 from puzzles.reference import is_reference_folder, read_reference
 
@@ -20,7 +20,6 @@ __all__ = [
     "PuzzleSet",
     "Splits",
     "concat",
-    "is_csv",
     "iter_csv",
     "load_dataset",
     "read_csv",
@@ -30,10 +29,8 @@ __all__ = [
 
 
 def read_puzzle_set(path: str | Path) -> PuzzleSet:
-    """Read a CSV (streamed) or any text puzzle form (see :mod:`puzzles.parse`) into a set."""
-    if str(path) != "-" and Path(path).is_file() and is_csv(path):
-        return read_csv(path)
-    return PuzzleSet.from_parsed(read_puzzles(path))
+    """Read a CSV or any text puzzle form (see :mod:`puzzles.parse`) into a set."""
+    return read_rows(path).puzzles
 
 
 def load_dataset(path: str | Path) -> Splits:

@@ -21,6 +21,14 @@ BOXES = np.array(
 )
 HOUSES = np.concatenate([ROWS, COLS, BOXES])  # (27, 9) cell indices
 
+EMPTY_CHARS = ".0_*"  # the marks of an empty cell in text
+CELL_CHARS = "123456789" + EMPTY_CHARS
+INVALID = 255
+_ALL_DIGITS = 0b1111111110  # bits 1..9: one per digit
+BYTE_DIGITS = np.full(256, INVALID, dtype=np.uint8)  # byte of a cell's text -> digit, 0 empty
+BYTE_DIGITS[np.frombuffer(b"123456789", dtype=np.uint8)] = np.arange(1, 10)
+BYTE_DIGITS[np.frombuffer(EMPTY_CHARS.encode(), dtype=np.uint8)] = 0
+
 
 def to_tokens(grids: np.ndarray) -> np.ndarray:
     """Digits (0 = empty) to model token ids (1 = empty, d + 1 = digit d)."""
@@ -46,12 +54,58 @@ def conflicts(grids: np.ndarray) -> np.ndarray:
     return out.reshape(grids.shape)
 
 
+def has_repeats(grids: np.ndarray) -> np.ndarray:
+    """(N,) bool: grids (N, 81) with a digit repeated in some row, column or box.
+
+    One bit per digit: the digits of a house are distinct exactly when adding their bits gives
+    their OR (no carry); several times faster than :func:`conflicts` on large batches.
+    """
+    repeated = [total != union for total, union in _house_sums(grids)]
+    return np.concatenate(repeated, axis=1).any(axis=1)
+
+
+def _house_sums(grids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For rows, columns and boxes: the sum and the OR of each house's digit bits, (N, 9) each.
+
+    Bit ``d`` stands for digit ``d`` (empty cells have none). The 9 houses of a kind are added
+    one member cell at a time over strided views, with no gathered copy of the grids.
+    """
+    grids = np.asarray(grids).reshape(-1, N_CELLS)
+    bits = np.left_shift(np.uint16(1), grids, dtype=np.uint16) & np.uint16(_ALL_DIGITS)
+    lines = bits.reshape(-1, 9, 9)  # (N, row, column)
+    blocks = bits.reshape(-1, 3, 3, 3, 3)  # (N, band, row in band, stack, column in stack)
+    kinds = (
+        [lines[:, :, j] for j in range(9)],  # member j of every row
+        [lines[:, j, :] for j in range(9)],  # member j of every column
+        [blocks[:, :, i, :, j].reshape(-1, 9) for i in range(3) for j in range(3)],
+    )
+    sums = []
+    for members in kinds:
+        total, union = members[0].copy(), members[0].copy()
+        for member in members[1:]:
+            total += member
+            union |= member
+        sums.append((total, union))
+    return sums
+
+
+def rule_violation(grid: np.ndarray) -> str | None:
+    """Describe the first digit repeated in a row, column or box (1-based), or None."""
+    for kind, houses in (("row", ROWS), ("column", COLS), ("box", BOXES)):
+        for index, house in enumerate(houses, start=1):
+            digits = grid[house]
+            digits = digits[digits > 0]
+            counts = np.bincount(digits, minlength=10)
+            if counts.max(initial=0) > 1:
+                return f"digit {int(counts.argmax())} repeats in {kind} {index}"
+    return None
+
+
 def is_complete_solution(grids: np.ndarray) -> np.ndarray | bool:
     """True where a grid is full and every house holds 1..9 exactly once."""
     grids = np.asarray(grids)
-    flat = grids.reshape(-1, N_CELLS)
-    houses = np.sort(flat[:, HOUSES], axis=-1)
-    ok = (houses == np.arange(1, 10, dtype=houses.dtype)).all(axis=(-1, -2))
+    sums = _house_sums(grids)
+    ok = np.logical_and.reduce([(union == _ALL_DIGITS).all(axis=1) for _, union in sums])
     return bool(ok[0]) if grids.ndim == 1 else ok
 
 

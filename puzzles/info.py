@@ -1,7 +1,8 @@
 """Describing puzzle sets: counts, clue and rating histograms, duplicates, train/test overlap.
 
-Streams CSVs chunk by chunk (:func:`puzzles.csv_format.iter_csv`), so the 3.8M-row
-Sudoku-Extreme training file is described with memory for its keys only (32 bytes a puzzle).
+Streams files chunk by chunk (:func:`puzzles.parse.iter_rows`), so the 3.8M-row
+Sudoku-Extreme training file is described with memory for its keys only (32 bytes a puzzle);
+a first pass only reads and checks them, so that bad input is reported before the long part.
 Duplicates and overlap are counted twice: exactly as written, and up to the symmetries of
 :mod:`puzzles.augment` using :func:`puzzles.symmetry.invariant_keys`; matches by key (which never
 miss a symmetric copy but may rarely join different puzzles) are confirmed with the exact
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from puzzles.csv_format import is_csv, iter_csv
-from puzzles.dataset import load_dataset, read_puzzle_set
+from puzzles.dataset import load_dataset
+from puzzles.parse import iter_rows
 from puzzles.puzzle_set import PuzzleSet
 from puzzles.symmetry import equivalent, exact_keys, invariant_keys
 
@@ -71,12 +72,10 @@ def band_label(low: int, high: int | None) -> str:
     return str(low) if low == high else f"{low}-{high}"
 
 
-def iter_sets(path: str | Path, chunk_rows: int = 65536) -> Iterator[PuzzleSet]:
-    """Chunks of a CSV (streamed), or the whole of any other puzzle file; not for folders."""
-    if str(path) != "-" and Path(path).is_file() and is_csv(path):
-        yield from iter_csv(path, chunk_rows)
-    else:
-        yield read_puzzle_set(path)
+def iter_sets(path: str | Path) -> Iterator[PuzzleSet]:
+    """The puzzles of a file (CSV or text forms), streamed in chunks; not for folders."""
+    for rows in iter_rows(path):
+        yield rows.puzzles
 
 
 def describe(
@@ -86,6 +85,12 @@ def describe(
     train_source, test_source = _sources(path)
     if test_path is not None:
         test_source = _sources(test_path)[0]
+    # A reading pass first: it costs a fraction of describing (3 s against 45 s of CPU for
+    # 2.45M puzzles), so a bad line at the end of a large file is reported in seconds.
+    for source in (train_source, test_source):
+        if source is not None:
+            for _ in source():
+                pass
     if test_source is None:
         info, _ = _scan(train_source, str(path), None)
         return Report(train=info)

@@ -1,4 +1,5 @@
-"""A set of puzzles in memory: :class:`PuzzleSet` (questions, answers, ratings, sources, groups).
+"""A set of puzzles in memory: :class:`PuzzleSet` (questions, answers, ratings, sources, groups),
+and :class:`FileRows`, a set read from one file with the line of each puzzle.
 
 Columns follow the Sudoku-Extreme CSV (``source,question,answer,rating``). Unknown answers are
 all-zero rows and unknown ratings ``-1``. ``sources`` is an object array of ``str`` whose rows
@@ -12,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from puzzles.grid import N_CELLS
-from puzzles.parse import ParsedPuzzle
+
+if TYPE_CHECKING:  # parse reads files into this module's sets, so only its type is needed here
+    from puzzles.parse import ParsedPuzzle
 
 
 @dataclass(frozen=True)
@@ -132,3 +136,28 @@ class Splits:
 
     train: PuzzleSet
     test: PuzzleSet | None
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """Puzzles read from one file, with where each came from (for ``FILE:LINE`` messages)."""
+
+    name: str  # the file as messages name it ("<stdin>" for -)
+    puzzles: PuzzleSet  # sources: the CSV's source column, else the file name
+    lines: np.ndarray  # (N,) int64: 1-based line of each puzzle (its first row of cells)
+    is_csv: bool  # read as a Sudoku-Extreme CSV
+
+    def __len__(self) -> int:
+        return len(self.puzzles)
+
+
+def concat_rows(parts: Sequence[FileRows]) -> FileRows:
+    """Join the chunks read from one file (at least one)."""
+    if len(parts) == 1:
+        return parts[0]
+    return FileRows(
+        name=parts[0].name,
+        puzzles=concat([p.puzzles for p in parts]),
+        lines=np.concatenate([p.lines for p in parts]),
+        is_csv=parts[0].is_csv,
+    )

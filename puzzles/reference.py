@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from puzzles.augment import shuffle
+from puzzles.format_error import PuzzleFormatError
 from puzzles.grid import N_CELLS
-from puzzles.parse import PuzzleFormatError
 from puzzles.puzzle_set import PuzzleSet, Splits
 
 SPLITS = ("train", "test")
@@ -123,6 +123,19 @@ def _owners(indices: np.ndarray, n_items: int, path: Path) -> np.ndarray:
     return np.repeat(np.arange(len(sizes)), sizes)
 
 
+def check_target(folder: str | Path, overwrite: bool = False) -> None:
+    """Refuse a destination before any work: anything already there, unless it is a reference
+    dataset folder and ``overwrite`` is given (raises ``FileExistsError``)."""
+    folder = Path(folder)
+    if folder.exists() and not (overwrite and is_reference_folder(folder)):
+        why = (
+            "use overwrite"
+            if is_reference_folder(folder)
+            else "and is not a reference dataset folder"
+        )
+        raise FileExistsError(f"{folder}: already exists ({why}); refusing to overwrite")
+
+
 def write_reference(
     folder: str | Path,
     splits: Splits,
@@ -134,13 +147,7 @@ def write_reference(
     folder = Path(folder)
     if n_aug < 0 or (n_aug > 0 and rng is None):
         raise ValueError("n_aug must be >= 0, and augmenting needs an explicit rng")
-    if folder.exists() and not (overwrite and is_reference_folder(folder)):
-        why = (
-            "use overwrite"
-            if is_reference_folder(folder)
-            else "and is not a reference dataset folder"
-        )
-        raise FileExistsError(f"{folder}: already exists ({why}); refusing to overwrite")
+    check_target(folder, overwrite)
     for name, part in (("train", splits.train), ("test", splits.test)):
         if part is not None and not part.has_answer.all():
             row = int(np.argmin(part.has_answer))

@@ -9,7 +9,8 @@
   fills every cell, so for a puzzle with one solution every wrong answer also breaks a rule:
   counting conflicts as "invalid" would make "wrong" unreachable.)
 
-``n_wrong`` is ``-1`` where no solution is known (the puzzle has none, or none was passed).
+``n_wrong`` is ``-1`` where no solution is known (the puzzle has none, or none was passed); such
+rows are left out of :meth:`Verdicts.cells_right`, which is None when every row is one.
 Batches are judged at once (:func:`judge_batch`); :func:`judge` is the one-puzzle form.
 """
 
@@ -56,6 +57,19 @@ class Verdicts:
 
     def __len__(self) -> int:
         return len(self.solved)
+
+    @property
+    def n_known(self) -> int:
+        """Rows whose solution is known (a puzzle without a solution has no right cell)."""
+        return int((self.n_wrong >= 0).sum())
+
+    def cells_right(self) -> float | None:
+        """Share of cells equal to the solution over the rows whose solution is known; None
+        when no row's is (then no cell can be called right)."""
+        known = self.n_wrong >= 0
+        if not known.any():
+            return None
+        return 1.0 - float(self.n_wrong[known].sum()) / (N_CELLS * int(known.sum()))
 
     def __getitem__(self, row: int) -> Verdict:
         kind = SOLVED if self.solved[row] else WRONG if self.givens_kept[row] else INVALID

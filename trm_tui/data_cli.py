@@ -29,9 +29,18 @@ _stdout = Console(highlight=False, soft_wrap=True, markup=False)
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        fail(f"{path}: already exists (use --force to overwrite)")
+def _check_output(path: Path, force: bool, folder: bool = False) -> None:
+    """Refuse an output before any work: a folder where a CSV goes, a missing parent folder, or
+    something already there (unless --force, and then only what may be replaced)."""
+    from puzzles.csv_format import check_target as check_csv
+    from puzzles.reference import check_target as check_folder
+
+    try:
+        (check_folder if folder else check_csv)(path, overwrite=force)
+    except FileExistsError as error:
+        fail(str(error) if force else f"{path}: already exists (use --force to overwrite)")
+    except OSError as error:  # a folder where a file goes, a missing parent folder
+        fail(str(error))
 
 
 @app.command("generate")
@@ -63,7 +72,7 @@ def generate_command(
     if count < 1:
         fail(f"--count must be at least 1, got {count}")
     clue_range = _clue_range(min_clues)
-    _refuse_existing(out, force)
+    _check_output(out, force)
     warm_up()  # compile (or load) the kernels before the bar, and before any worker starts
     columns = (
         "[progress.description]{task.description}",
@@ -160,7 +169,7 @@ def import_command(
     if to_csv and aug:
         fail("--aug applies to reference-folder output only (the CSV stores no copies)")
     for target in targets:
-        _refuse_existing(target, force)
+        _check_output(target, force, folder=not to_csv)
     try:
         splits = load_dataset(src)
     except PuzzleFormatError as error:
@@ -208,35 +217,35 @@ def label_command(
     import numpy as np
 
     from puzzles.dataset import PuzzleSet
-    from puzzles.parse import PuzzleFormatError, read_puzzles
+    from puzzles.parse import PuzzleFormatError, read_rows
     from puzzles.solver import solve_batch
 
-    _refuse_existing(out, force)
+    _check_output(out, force)
     try:
-        parsed = read_puzzles(file)
+        rows = read_rows(file)
     except PuzzleFormatError as error:
         fail(str(error))
     except OSError as error:
         fail(_os_message(error))
-    if not parsed:
-        fail(f"{_display_name(file)}: no puzzles found")
-    grids = np.stack([p.grid for p in parsed])
+    grids = rows.puzzles.questions
     solved = solve_batch(grids, limit=2)
     unique = solved.n_solutions == 1
-    for puzzle, n_solutions in zip(parsed, solved.n_solutions, strict=True):
+    for line, n_solutions in zip(rows.lines.tolist(), solved.n_solutions.tolist(), strict=True):
         if n_solutions != 1:
             what = "has no solution" if n_solutions == 0 else "has more than one solution"
             if strict:
-                fail(f"{puzzle.source}:{puzzle.line}: puzzle {what}")
-            _stderr.print(f"trm: warning: {puzzle.source}:{puzzle.line}: puzzle {what}; skipped")
+                fail(f"{rows.name}:{line}: puzzle {what}")
+            _stderr.print(f"trm: warning: {rows.name}:{line}: puzzle {what}; skipped")
     if not unique.any():
-        fail(f"{_display_name(file)}: no puzzle has a unique solution; nothing written")
-    source = "stdin" if file == "-" else Path(file).stem
-    puzzles = PuzzleSet.from_grids(
-        grids[unique],
-        solved.solutions[unique],
-        solved.guesses[unique],
-        source=source,
+        fail(f"{rows.name}: no puzzle has a unique solution; nothing written")
+    # A CSV names each puzzle's source; a text file is the source of all its puzzles.
+    stem = "stdin" if file == "-" else Path(file).stem
+    sources = rows.puzzles.sources if rows.is_csv else np.full(len(grids), stem, dtype=object)
+    puzzles = PuzzleSet(
+        questions=grids[unique],
+        answers=solved.solutions[unique],
+        ratings=solved.guesses[unique],
+        sources=sources[unique],
     )
     _write_csv(out, puzzles, force)
     _stdout.print(
@@ -265,11 +274,6 @@ def info_command(
     except OSError as error:
         fail(_os_message(error))
     print_report(report, _stdout)
-
-
-def _display_name(file: str) -> str:
-    """How error messages name a puzzle file argument."""
-    return "<stdin>" if file == "-" else file
 
 
 def _write_csv(path: Path, puzzles: PuzzleSet, force: bool) -> None:

@@ -295,15 +295,15 @@ def _summary(run: _Run, device: str, checkpoint: Path) -> list[str]:
     halted = run.result.halted_at
     lines = [
         f"solved {solved}/{n} ({solved / n:.1%}) · valid {valid}/{n} · "
-        f"cells right {_cells_right(run.verdicts):.1%} · "
+        f"cells right {_cells_right(run.verdicts)} · "
         f"mean halting step {halted.mean():.2f} (max {int(halted.max())})"
     ]
     if run.tta is not None:
         plain = int(run.plain_verdicts.solved.sum())
         lines.append(
             f"tta x{run.k}: solved {solved}/{n} voted vs {plain}/{n} without "
-            f"({(solved - plain) / n:+.1%}) · cells right {_cells_right(run.verdicts):.1%} vs "
-            f"{_cells_right(run.plain_verdicts):.1%} · mean agreement {run.tta.agreement.mean():.3f}"
+            f"({(solved - plain) / n:+.1%}) · cells right {_cells_right(run.verdicts)} vs "
+            f"{_cells_right(run.plain_verdicts)} · mean agreement {run.tta.agreement.mean():.3f}"
         )
     several, none = int((run.n_solutions > 1).sum()), int((run.n_solutions == 0).sum())
     if several or none:
@@ -316,7 +316,13 @@ def _summary(run: _Run, device: str, checkpoint: Path) -> list[str]:
     return lines
 
 
-def _cells_right(verdicts: Any) -> float:
-    """Fraction of cells equal to the exact solution, over puzzles whose solution is known."""
-    known = verdicts.n_wrong >= 0
-    return 1.0 - float(verdicts.n_wrong[known].sum()) / (81 * max(1, int(known.sum())))
+def _cells_right(verdicts: Verdicts) -> str:
+    """Cells equal to the exact solution, over the puzzles that have one (the others have no
+    right cell; the summary's note counts them)."""
+    share = verdicts.cells_right()
+    if share is None:
+        return "n/a (no puzzle has a solution)"
+    n_known = verdicts.n_known
+    if n_known == len(verdicts):
+        return f"{share:.1%}"
+    return f"{share:.1%} of {n_known} puzzle{'' if n_known == 1 else 's'} with a solution"

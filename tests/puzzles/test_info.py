@@ -13,7 +13,8 @@ from puzzles.info import band_label, describe
 from puzzles.reference import write_reference
 from puzzles.symmetry import equivalent, exact_keys, invariant_keys
 
-SAMPLE = read_csv(Path(__file__).parents[2] / "puzzles" / "samples" / "top1465-sample.csv")
+SAMPLE_PATH = Path(__file__).parents[2] / "puzzles" / "samples" / "top1465-sample.csv"
+SAMPLE = read_csv(SAMPLE_PATH)
 
 
 def test_invariant_keys_agree_for_every_symmetric_copy() -> None:
@@ -109,3 +110,24 @@ def test_duplicates_within_a_set_and_reference_folders(tmp_path: Path) -> None:
     assert report.train.n_puzzles == 12
     assert report.train.n_symmetric_duplicates == 8 and report.train.n_exact_duplicates == 0
     assert report.overlap is not None and report.overlap.n_symmetric == 0
+
+
+def test_a_bad_last_line_is_reported_before_any_describing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from puzzles.grid import to_line
+    from puzzles.parse import PuzzleFormatError
+
+    path = tmp_path / "set.txt"
+    lines = [to_line(q) for q in SAMPLE.questions] + ["55" + "." * 79]
+    path.write_text("\n".join(lines) + "\n")
+
+    def no_keys(grids: np.ndarray) -> np.ndarray:
+        raise AssertionError("described puzzles before reading the whole file")
+
+    monkeypatch.setattr("puzzles.info.invariant_keys", no_keys)
+    monkeypatch.setattr("puzzles.text_input.BLOCK_BYTES", 1000)  # the bad line in a later block
+    with pytest.raises(PuzzleFormatError, match=r"set\.txt:51: digit 5 repeats in row 1$"):
+        describe(path)
+    with pytest.raises(PuzzleFormatError, match=r"set\.txt:51: "):
+        describe(SAMPLE_PATH, test_path=path)

@@ -78,3 +78,18 @@ def test_bad_shapes_are_refused() -> None:
         judge_batch(np.zeros((1, 81)), np.zeros((1, 80)))
     with pytest.raises(ValueError, match="differ"):
         judge_batch(np.zeros((2, 81)), np.zeros((1, 81)))
+
+
+def test_cells_right_leaves_out_puzzles_without_a_solution() -> None:
+    # the second puzzle breaks no rule but has no solution (cell 9 can hold nothing)
+    stuck = from_line("12345678." + "........9" + "." * 63)
+    answer = SOLUTION.copy()
+    answer[:3] = answer[[1, 2, 0]]  # 3 cells wrong
+    puzzles = np.stack([puzzle(), stuck])
+    grids = np.stack([answer, SOLUTION])  # a full grid: for the stuck puzzle, conflicting givens
+    verdicts = judge_batch(puzzles, grids, np.stack([SOLUTION, np.zeros(81, np.uint8)]))
+    assert verdicts.n_known == 1
+    assert verdicts.cells_right() == pytest.approx(1 - 3 / 81)
+    assert verdicts[1].n_wrong == -1
+    alone = judge_batch(stuck[None], SOLUTION[None], np.zeros((1, 81), np.uint8))
+    assert alone.n_known == 0 and alone.cells_right() is None  # not 100%: no cell is right

@@ -208,3 +208,30 @@ def test_a_fresh_install_solves_a_sample_with_the_shipped_model(
     verdicts = [result.stdout.count(v) for v in ("✓ solved", "✗ wrong", "✗ invalid")]
     assert sum(verdicts) == 5  # a verdict for each of the file's five puzzles
     assert verdicts[0] >= 2  # it was trained on easier puzzles (28-46 givens), yet solves some
+
+
+STUCK = "12345678." + "........9" + "." * 63  # row 1 holds 1-8 and its last cell's box holds 9
+
+
+def test_cells_right_counts_only_puzzles_that_have_a_solution(
+    tmp_path: Path, checkpoints: dict[str, Path]
+) -> None:
+    from puzzles.grid import conflicts, from_line
+    from puzzles.solver import solve_batch
+
+    stuck = from_line(STUCK)[None]
+    assert not conflicts(stuck).any() and solve_batch(stuck, limit=1).n_solutions[0] == 0
+    alone = tmp_path / "stuck.txt"
+    alone.write_text(STUCK + "\n")
+    result = solve(alone, "--checkpoint", checkpoints["never"], "--precision", "fp32")
+    assert result.exit_code == 0, result.output
+    assert "cells right n/a (no puzzle has a solution)" in result.stdout
+    assert "note: 0 puzzles have several solutions, 1 have none" in result.stdout
+    mixed = write_lines(tmp_path / "mixed.txt", 2)
+    mixed.write_text(mixed.read_text() + STUCK + "\n")
+    fixed = ("--checkpoint", checkpoints["never"], "--precision", "fp32")
+    rows = [json.loads(line) for line in solve(mixed, *fixed, "--json").stdout.splitlines()]
+    assert [r["n_solutions"] for r in rows] == [1, 1, 0] and rows[2]["n_wrong"] == -1
+    right = 1 - (rows[0]["n_wrong"] + rows[1]["n_wrong"]) / (2 * 81)
+    summary = solve(mixed, *fixed).stdout
+    assert f"cells right {right:.1%} of 2 puzzles with a solution" in summary
