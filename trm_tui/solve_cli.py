@@ -132,9 +132,7 @@ def solve_command(
     try:
         parsed = read_puzzles(file)
     except PuzzleFormatError as e:
-        fail(str(e))
-    if not parsed:
-        fail(f"{'<stdin>' if file == '-' else file}: no puzzles found")
+        fail(str(e))  # an empty file included: the reader says "no puzzles found"
     path = _checkpoint_for(checkpoint, runs_dir)
     try:
         device = resolve_device(device_name, "--device")
