@@ -293,3 +293,18 @@ def test_a_resume_from_an_unusable_checkpoint_writes_no_event(tmp_path: Path) ->
     with pytest.raises(CheckpointError, match=r"latest\.pt: not a training checkpoint"):
         train(cfg, run_dir, sink, resume=True)
     assert sink.events == []
+
+
+def test_a_checkpoint_of_non_finite_weights_is_not_resumed(tmp_path: Path) -> None:
+    # Such files were written before trm refused to save them.
+    cfg, run_dir = tiny_run(tmp_path, "train.max_steps=2")
+    train(cfg, run_dir, MemorySink())
+    latest = RunPaths(run_dir).latest
+    state = load_checkpoint(latest)
+    next(iter(state["model"].values())).view(-1)[0] = float("nan")
+    latest.unlink()  # a hard link to step-2.pt: replace it, not the step file
+    save_checkpoint(latest, state)
+    sink = MemorySink()
+    with pytest.raises(CheckpointError, match=r"latest\.pt: holds non-finite weights"):
+        train(cfg, run_dir, sink, resume=True)
+    assert sink.events == []

@@ -18,6 +18,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+import engine.session
 import trm_tui.train_cli
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.events import read_events, validate_event
@@ -185,6 +186,21 @@ def test_a_model_too_large_to_allocate_is_one_line(tmp_path: Path) -> None:
     args = ["train", "--preset", "tiny", "--data", str(data), "--run-dir", str(tmp_path / "run")]
     line = one_line_error(runner.invoke(app, [*args, "--set", "model.d=10000000"]))
     assert "model.d=10000000" in line and "too large to allocate on cpu (tried to allocate" in line
+
+
+def test_ctrl_c_before_training_starts_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the data loads
+
+    monkeypatch.setattr(engine.session, "load_data", interrupted)
+    data = write_puzzles(tmp_path / "puzzles.csv", 24)
+    run_dir = tmp_path / "run"
+    args = ["train", "--preset", "tiny", "--data", str(data), "--run-dir", str(run_dir)]
+    line = one_line_error(runner.invoke(app, args), code=130)
+    assert line == "trm: error: interrupted before training started"
+    assert not run_dir.exists()
 
 
 def train_tiny(tmp_path: Path, *sets: str) -> Path:
