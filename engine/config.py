@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,9 +21,33 @@ class ConfigError(ValueError):
     """A configuration value or override is invalid; the message names the field."""
 
 
+INT64_MAX = 2**63 - 1  # the largest count torch can index or allocate
+SEED_LIMIT = 2**32  # seeds are 32-bit: numpy and torch take them, and derived seeds stay in range
+INT32_MAX = 2**31 - 1  # supervision steps are counted in int32 tensors
+
+
 def _check(ok: bool, name: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"{name}: {message}")
+
+
+def _check_numbers(section: str, values: Any) -> None:
+    """Every float field of a config dataclass is finite; every integer fits in an int64.
+
+    Runs first in each ``__post_init__``, so no range check below ever sees ``inf`` or ``nan``
+    (``nan`` fails every comparison; ``inf`` passes "must be positive").
+    """
+    for f in dataclasses.fields(values):
+        value = getattr(values, f.name)
+        name = f"{section}.{f.name}"
+        if isinstance(value, float):
+            _check(math.isfinite(value), name, f"must be a finite number, got {value}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            _check(
+                -INT64_MAX <= value <= INT64_MAX,
+                name,
+                f"must fit in 64 bits (at most {INT64_MAX:,}), got {value:,}",
+            )
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,7 @@ class ModelConfig:
     rms_eps: float = 1e-5  # RMSNorm epsilon
 
     def __post_init__(self) -> None:
+        _check_numbers("model", self)
         _check(self.d > 0, "model.d", "must be positive")
         _check(self.n_layers > 0, "model.n_layers", "must be positive")
         _check(self.expansion > 0, "model.expansion", "must be positive")
@@ -55,11 +81,13 @@ class ModelConfig:
             _check((self.d // self.n_heads) % 2 == 0, "model.n_heads", "head width must be even")
         _check(self.n_latent >= 1, "model.n_latent", "must be >= 1")
         _check(self.n_cycles >= 1, "model.n_cycles", "must be >= 1")
-        _check(self.n_sup >= 1, "model.n_sup", "must be >= 1")
+        _check(1 <= self.n_sup <= INT32_MAX, "model.n_sup", f"must be in 1..{INT32_MAX:,}")
         _check(self.n_puzzle_ids >= 1, "model.n_puzzle_ids", "must be >= 1")
         _check(self.puzzle_emb_len >= 1, "model.puzzle_emb_len", "must be >= 1")
         _check(self.vocab_size == 11, "model.vocab_size", "Sudoku tokens need 11 (DESIGN.md)")
         _check(self.seq_len == 81, "model.seq_len", "Sudoku has 81 cells")
+        _check(self.rope_theta > 0, "model.rope_theta", "must be positive")
+        _check(self.rms_eps > 0, "model.rms_eps", "must be positive")
 
     @property
     def total_len(self) -> int:
@@ -75,6 +103,9 @@ class Stage:
     n: int  # latent recursions
     T: int  # recursion cycles
 
+    def __post_init__(self) -> None:
+        _check_numbers("curriculum.stages", self)
+
 
 @dataclass(frozen=True)
 class CurriculumConfig:
@@ -86,6 +117,7 @@ class CurriculumConfig:
     hsw_lambda: float = 0.7  # lambda, the per-step decay of HSW
 
     def __post_init__(self) -> None:
+        _check_numbers("curriculum", self)
         stages = tuple(s if isinstance(s, Stage) else Stage(*s) for s in self.stages)
         object.__setattr__(self, "stages", stages)
         _check(len(stages) >= 1, "curriculum.stages", "needs at least one stage")
@@ -118,6 +150,7 @@ class OptimConfig:
     ema: float = 0.999  # EMA decay of weights for evaluation and the saved model; 0 = off
 
     def __post_init__(self) -> None:
+        _check_numbers("optim", self)
         _check(self.lr > 0, "optim.lr", "must be positive")
         _check(self.lr_warmup_steps >= 0, "optim.lr_warmup_steps", "must be >= 0")
         _check(
@@ -150,6 +183,7 @@ class DataConfig:
     seed: int = 0  # data generation and sampling seed
 
     def __post_init__(self) -> None:
+        _check_numbers("data", self)
         _check(self.n_train >= 1, "data.n_train", "must be >= 1")
         _check(self.n_test >= 1, "data.n_test", "must be >= 1")
         _check(self.min_rating >= 0, "data.min_rating", "must be >= 0")
@@ -160,6 +194,7 @@ class DataConfig:
             "must be 'fresh', 'fixed' or 'none'",
         )
         _check(self.n_aug >= 1, "data.n_aug", "must be >= 1")
+        _check(0 <= self.seed < SEED_LIMIT, "data.seed", f"must be in 0..{SEED_LIMIT - 1:,}")
 
 
 @dataclass(frozen=True)
@@ -184,6 +219,7 @@ class TrainConfig:
     compile: str = "auto"  # "auto", "on", "off" (torch.compile)
 
     def __post_init__(self) -> None:
+        _check_numbers("train", self)
         _check(self.batch_size >= 1, "train.batch_size", "must be >= 1")
         _check(self.epochs >= 1, "train.epochs", "must be >= 1")
         _check(self.max_steps >= 0, "train.max_steps", "must be >= 0")
@@ -193,6 +229,7 @@ class TrainConfig:
         _check(self.eval_batch_size >= 0, "train.eval_batch_size", "must be >= 0")
         _check(self.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0")
         _check(self.log_every >= 1, "train.log_every", "must be >= 1")
+        _check(0 <= self.seed < SEED_LIMIT, "train.seed", f"must be in 0..{SEED_LIMIT - 1:,}")
         _check(
             self.precision in ("auto", "fp32", "bf16"),
             "train.precision",
@@ -355,15 +392,13 @@ def _parse_value(name: str, raw: str, annotation: Any) -> Any:
         return raw
     if origin is tuple:  # curriculum.stages: "0.3:2:1,0.6:4:2,1.0:6:3"
         try:
-            stages = []
-            for part in raw.split(","):
-                rho, n, t = part.split(":")
-                stages.append(Stage(float(rho), int(n), int(t)))
-            return tuple(stages)
+            parts = [part.split(":") for part in raw.split(",")]
+            numbers = [(float(rho), int(n), int(t)) for rho, n, t in parts]
         except ValueError:
             raise ConfigError(
                 f"{name}: expected stages as until_rho:n:T,... (e.g. 0.3:2:1,0.6:4:2,1.0:6:3), got {raw!r}"
             ) from None
+        return tuple(Stage(*stage) for stage in numbers)  # Stage checks its own numbers
     if origin in (typing.Union, types.UnionType):
         raise ConfigError(f"{name}: cannot be set from the command line")
     raise ConfigError(f"{name}: cannot be set from the command line")

@@ -10,6 +10,12 @@ Checkpoint keys: ``config`` (``RunConfig.to_dict()``), ``step``, ``total_steps``
 raw weights), ``ema`` (``{"decay", "averaged"}``: ``averaged`` is the state dict to use for
 inference), ``optimizers`` (``adam``, ``sign``), ``ranks`` (per rank: ``batch``, ``sampler``,
 ``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics since the last log).
+
+Building a session reads and checks everything a run needs (device, precision, data, the
+checkpoint to resume) and allocates the model and the batch, but writes nothing: whatever is
+wrong with a start is found before a run directory is made or an event written. A size that
+cannot be allocated is a :class:`ConfigError` naming the settings. A checkpoint is written only
+of finite weights (:class:`NonFiniteWeights` otherwise), so ``latest.pt`` is always usable.
 """
 
 from __future__ import annotations
@@ -25,12 +31,18 @@ from typing import Any
 import torch
 
 from engine import distributed as dist
-from engine.checkpoint import load_checkpoint, remove_stale_temporaries, rng_state, set_rng_state
+from engine.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from engine.config import ConfigError, RunConfig
 from engine.curriculum import DepthSchedule
 from engine.data import DataSplits, Sampler, load_data
 from engine.device import describe, resolve_device, should_compile
 from engine.evaluate import EvalResult
+from engine.memory import allocating
 from engine.model import TRM
 from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers
 from engine.precision import autocast, resolve_precision
@@ -45,6 +57,10 @@ def total_steps_for(cfg: RunConfig, n_train: int) -> int:
     return math.ceil(cfg.train.epochs * n_train / cfg.train.batch_size)
 
 
+class NonFiniteWeights(Exception):
+    """The model or EMA weights hold inf or nan: saving them would bury the last good checkpoint."""
+
+
 @dataclass
 class Session:
     """Everything the training loop reads or changes, in one place."""
@@ -53,7 +69,7 @@ class Session:
     paths: RunPaths
     world: dist.World
     device: torch.device
-    events: Any
+    precision: torch.dtype | None  # autocast dtype; None = fp32
     splits: DataSplits
     net: TRM  # the plain model (weights, carry helpers)
     forward: Callable[..., Any]  # what the step calls: net, compiled and/or DDP-wrapped
@@ -68,7 +84,10 @@ class Session:
     total_steps: int
     eval_every: int
     checkpoint_every: int
+    resumed: bool = False
+    events: Any = None  # the sink, set when the run starts (engine.trainer)
     step: int = 0
+    saved_step: int | None = None  # the step of the last checkpoint written or resumed from
     stage: int = 0
     in_step: bool = False
     best_score: list[float] = field(default_factory=lambda: [-1.0, -1.0])  # exact, cell accuracy
@@ -80,16 +99,15 @@ class Session:
     seconds: float = 0.0
 
 
-def build_session(
-    cfg: RunConfig, paths: RunPaths, world: dist.World, events: Any, resume: bool
-) -> Session:
-    """Data, model, optimizers and state for a run: fresh, or restored from ``latest.pt``."""
+def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bool) -> Session:
+    """Data, model, optimizers and state for a run: fresh, or restored from ``latest.pt``.
+
+    Writes nothing; raises ``ConfigError``, ``DataError`` or ``CheckpointError`` for bad input.
+    """
     if cfg.train.batch_size % world.size:
         raise ConfigError(
             f"train.batch_size: {cfg.train.batch_size} does not split over {world.size} processes"
         )
-    if world.is_main:  # only rank 0 writes checkpoints
-        remove_stale_temporaries(paths.checkpoints)
     device = dist.init_process_group(world, resolve_device(cfg.train.device))
     dtype = resolve_precision(cfg.train.precision, device, "train", "train.precision")
     # Rank 0 loads first, so that a default dataset is generated (and cached) once.
@@ -99,7 +117,26 @@ def build_session(
     if world.is_main:
         dist.barrier(world)
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
-    net = TRM(cfg.model).to(device)
+    m = cfg.model
+    with allocating(
+        f"the model (model.d={m.d}, model.expansion={m.expansion}, model.n_layers={m.n_layers}, "
+        f"model.n_puzzle_ids={m.n_puzzle_ids}, model.puzzle_emb_len={m.puzzle_emb_len})",
+        device,
+    ):
+        net = TRM(cfg.model).to(device)
+        eval_net = copy.deepcopy(net)
+        ema = EMA(net, cfg.optim.ema)
+    with allocating(f"the batch (train.batch_size={cfg.train.batch_size})", device):
+        state = initial_state(net, cfg.train.batch_size // world.size, device)
+    with allocating(f"the augmented data (data.n_aug={cfg.data.n_aug})", device):
+        sampler = Sampler(
+            splits.train_questions,
+            splits.train_answers,
+            cfg.data.augment,
+            cfg.data.n_aug,
+            cfg.data.seed,
+            stream=world.rank,
+        )
     forward = dist.wrap(net, world)
     if should_compile(cfg.train.compile, device):
         forward = torch.compile(forward)
@@ -112,49 +149,66 @@ def build_session(
         paths=paths,
         world=world,
         device=device,
-        events=events,
+        precision=dtype,
         splits=splits,
         net=net,
         forward=forward,
-        eval_net=copy.deepcopy(net),
+        eval_net=eval_net,
         adam=adam,
         sign=sign,
-        ema=EMA(net, cfg.optim.ema),
-        sampler=Sampler(
-            splits.train_questions,
-            splits.train_answers,
-            cfg.data.augment,
-            cfg.data.n_aug,
-            cfg.data.seed,
-            stream=world.rank,
-        ),
+        ema=ema,
+        sampler=sampler,
         settings=StepSettings.from_config(cfg, explore, lambda: autocast(device, dtype)),
         schedule=DepthSchedule(cfg.curriculum, cfg.model.n_latent, cfg.model.n_cycles),
-        state=initial_state(net, cfg.train.batch_size // world.size, device),
+        state=state,
         total_steps=total,
         eval_every=eval_every,
         checkpoint_every=cfg.train.checkpoint_every or eval_every,
         metrics=torch.zeros(N_METRICS, device=device),
         losses=torch.zeros(3, device=device),
+        resumed=resume,
     )
     if resume:
-        restore(run, load_checkpoint(paths.latest))
-    events.emit(
+        _resume(run)
+    return run
+
+
+def _resume(run: Session) -> None:
+    """Restore ``latest.pt``; a file that is not a usable training checkpoint is a CheckpointError."""
+    path = run.paths.latest
+    state = load_checkpoint(path)
+    try:
+        restore(run, state)
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        detail = f"missing {e}" if isinstance(e, KeyError) else " ".join(str(e).split())[:200]
+        raise CheckpointError(
+            f"{path}: not a training checkpoint this run can resume ({detail})"
+        ) from None
+    if not weights_are_finite(run):
+        raise CheckpointError(
+            f"{path}: holds non-finite weights; resume from an earlier checkpoint (step-<N>.pt)"
+        )
+
+
+def announce(run: Session) -> None:
+    """The ``run_start`` event."""
+    run.events.emit(
         "run_start",
         run.step,
-        config=cfg.to_dict(),
-        total_steps=total,
-        device=describe(device, dtype),
-        n_params=net.n_params(),
-        world_size=world.size,
-        resumed=resume,
-        n_train=len(splits.train_questions),
-        n_test=len(splits.test_questions),
-        data=splits.source,
+        config=run.cfg.to_dict(),
+        total_steps=run.total_steps,
+        device=describe(run.device, run.precision),
+        n_params=run.net.n_params(),
+        world_size=run.world.size,
+        resumed=run.resumed,
+        n_train=len(run.splits.train_questions),
+        n_test=len(run.splits.test_questions),
+        data=run.splits.source,
         pid=os.getpid(),  # with host, lets a reader tell a live run from a stale one
         host=socket.gethostname(),
     )
-    return run
 
 
 def _rank_state(run: Session) -> dict[str, Any]:
@@ -166,8 +220,22 @@ def _rank_state(run: Session) -> dict[str, Any]:
     }
 
 
+def weights_are_finite(run: Session) -> bool:
+    """Whether every floating-point model and EMA weight is finite (one device sync)."""
+    tensors = [*run.net.state_dict().values(), *run.ema.averaged().values()]
+    checks = [torch.isfinite(t).all() for t in tensors if t.is_floating_point()]
+    return bool(torch.stack(checks).all())
+
+
 def save(run: Session, is_best: bool) -> None:
-    """Write the whole state to ``step-<N>.pt`` and ``latest.pt`` (and ``best.pt``)."""
+    """Write the whole state to ``step-<N>.pt`` and ``latest.pt`` (and ``best.pt``).
+
+    Raises :class:`NonFiniteWeights`, writing nothing, when the weights are not finite.
+    """
+    # Every rank takes the same branch: the gather below is a collective.
+    (broken,) = dist.any_rank([not weights_are_finite(run)], run.world)
+    if broken:
+        raise NonFiniteWeights(f"the weights became non-finite at step {run.step}")
     ranks = dist.gather_objects(_rank_state(run), run.world)
     if not run.world.is_main:
         return
@@ -189,11 +257,12 @@ def save(run: Session, is_best: bool) -> None:
         },
     }
     path = write_checkpoint(run.paths, run.step, state, is_best)
+    run.saved_step = run.step
     run.events.emit("checkpoint", run.step, path=str(path), is_best=is_best)
 
 
 def restore(run: Session, state: dict[str, Any]) -> None:
-    """Continue exactly where a checkpoint from ``_save`` left off."""
+    """Continue exactly where a checkpoint from :func:`save` left off."""
     if len(state["ranks"]) != run.world.size:
         raise ConfigError(
             f"{run.paths.latest}: saved by {len(state['ranks'])} processes, "
@@ -209,6 +278,7 @@ def restore(run: Session, state: dict[str, Any]) -> None:
     run.settings.generator.set_state(mine["explore"])
     set_rng_state(state["rng"])
     run.step, run.stage = int(state["step"]), int(state["stage"])
+    run.saved_step = run.step
     run.best_score = [float(v) for v in state["best_score"]]
     run.metrics = state["sums"]["metrics"].to(run.device)
     run.losses = state["sums"]["losses"].to(run.device)

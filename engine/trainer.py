@@ -15,7 +15,8 @@ The loop talks to the world only through an event sink (``train``, ``stage``, ``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,20 @@ from typing import Any
 import torch
 
 from engine import distributed as dist
+from engine.checkpoint import remove_stale_temporaries
 from engine.config import RunConfig
 from engine.curriculum import Depth, hsw_weights, step_cost
 from engine.data import to_tokens
 from engine.evaluate import EvalResult, evaluate
+from engine.memory import describe_failure, is_out_of_memory
 from engine.optim import lr_at
-from engine.run_dir import RunPaths
-from engine.session import Session, build_session, save
+from engine.run_dir import RunPaths, check_new_run_dir, claim_new_run_dir, lock_run_dir
+from engine.session import NonFiniteWeights, Session, announce, build_session, save
 from engine.train_step import stagger, train_step
+
+# ``stop()`` is polled after every step: a false value goes on; a true one ends the run as
+# "interrupted" with a checkpoint, and a string says why ("terminated by SIGTERM").
+Stop = Callable[[], bool | str]
 
 
 @dataclass
@@ -56,42 +63,103 @@ def train(
     run_dir: Path,
     sink: Any,
     resume: bool = False,
-    stop: Callable[[], bool] | None = None,
+    stop: Stop | None = None,
 ) -> TrainSummary:
-    """Train, or resume from ``checkpoints/latest.pt``, the run in ``run_dir``; events go to ``sink``.
+    """Train, or resume from ``checkpoints/latest.pt``, the run in ``run_dir`` (already created,
+    e.g. by ``create_run_dir``); events go to ``sink``.
 
-    ``stop()`` is polled after every step; True ends the run as "interrupted" with a checkpoint,
-    as does KeyboardInterrupt. A non-finite loss ends it as "failed", keeping the last checkpoint.
+    The run directory is locked (rank 0) for the call: another process on it is refused with a
+    ``RunDirError``. Bad input raises before any event is written. See :func:`run_session` for
+    how a run ends.
     """
     world = dist.world_from_env()
-    events = sink if world.is_main else _Silent()
-    run: Session | None = None
+    paths = RunPaths(Path(run_dir))
+    with ExitStack() as held:
+        held.callback(dist.shutdown, world)
+        if world.is_main:
+            held.enter_context(lock_run_dir(paths))
+        run = build_session(cfg, paths, world, resume)
+        return run_session(run, sink, stop)
+
+
+@contextmanager
+def claimed_session(
+    cfg: RunConfig, run_dir: Path, resume: bool, world: dist.World
+) -> Iterator[Session]:
+    """A built session whose run directory this process holds (rank 0) until the block ends.
+
+    A resumed run is locked before its checkpoint is read. A fresh one is created (and locked)
+    only once everything it needs is checked and built, so a start that fails (bad data, a
+    device that is not there, a model too large) leaves no directory behind.
+    """
+    paths = RunPaths(Path(run_dir))
+    with ExitStack() as held:
+        held.callback(dist.shutdown, world)
+        if world.is_main and resume:
+            held.enter_context(lock_run_dir(paths))
+            # Held now: no other process can be saving, so half-written saves are stale.
+            remove_stale_temporaries(paths.checkpoints)
+        elif world.is_main:
+            check_new_run_dir(paths.root)  # a quick refusal before the slow part
+        run = build_session(cfg, paths, world, resume)
+        if world.is_main and not resume:
+            held.enter_context(claim_new_run_dir(paths.root, cfg))
+        yield run
+
+
+def run_session(run: Session, sink: Any, stop: Stop | None = None) -> TrainSummary:
+    """Train a built session to its end, from ``run_start`` to ``run_end`` (rank 0 writes).
+
+    A stop request, or KeyboardInterrupt between steps, ends the run as "interrupted" with a
+    checkpoint. A non-finite loss, weights that became non-finite (never saved) or running out
+    of memory end it as "failed", keeping the last good checkpoint. The ``run_end`` message
+    says which checkpoint remains. Other errors are reported in ``run_end`` and raised.
+    """
+    run.events = sink if run.world.is_main else _Silent()
+    announce(run)
     try:
-        run = build_session(cfg, RunPaths(Path(run_dir)), world, events, resume)
         return _loop(run, stop)
     except KeyboardInterrupt:
-        step = run.step if run else 0
-        if run is not None and not run.in_step and run.step > 0:
-            save(run, is_best=False)
-            message = f"interrupted at step {step}; checkpoint saved"
-        else:
-            message = f"interrupted at step {step}; the last checkpoint is kept"
-        events.emit("run_end", step, reason="interrupted", message=message)
-        return TrainSummary("interrupted", message, step, run.total_steps if run else 0, _last(run))
+        why = stop() if stop is not None else False  # a stop asked for first says why
+        return _interrupted(run, why if isinstance(why, str) and why else "interrupted")
+    except NonFiniteWeights as e:
+        return _failed(run, f"{e}; {_kept(run)}")
     except BaseException as e:
-        events.emit(
-            "run_end", run.step if run else 0, reason="failed", message=f"{type(e).__name__}: {e}"
-        )
+        if is_out_of_memory(e):
+            return _failed(
+                run, f"out of memory at step {run.step} ({describe_failure(e)}); {_kept(run)}"
+            )
+        run.events.emit("run_end", run.step, reason="failed", message=f"{type(e).__name__}: {e}")
         raise
-    finally:
-        dist.shutdown(world)
 
 
-def _last(run: Session | None) -> EvalResult | None:
-    return run.last_eval if run else None
+def _kept(run: Session) -> str:
+    """Which checkpoint a run that ends now leaves to resume from."""
+    if run.saved_step is None:
+        return "no checkpoint was saved (none exists yet)"
+    return f"the last good checkpoint (step {run.saved_step}) is kept"
 
 
-def _loop(run: Session, stop: Callable[[], bool] | None) -> TrainSummary:
+def _interrupted(run: Session, cause: str) -> TrainSummary:
+    """End after a KeyboardInterrupt: checkpoint when it came between steps, else keep the last."""
+    # Mid-step, the weights may be half updated: only a finished step is worth saving.
+    saving = not run.in_step and run.step > 0 and run.saved_step != run.step
+    if saving:
+        try:
+            save(run, is_best=False)
+        except NonFiniteWeights as e:
+            return _failed(run, f"{e}; {_kept(run)}")
+    message = f"{cause} at step {run.step}; {'checkpoint saved' if saving else _kept(run)}"
+    run.events.emit("run_end", run.step, reason="interrupted", message=message)
+    return TrainSummary("interrupted", message, run.step, run.total_steps, run.last_eval)
+
+
+def _failed(run: Session, message: str) -> TrainSummary:
+    run.events.emit("run_end", run.step, reason="failed", message=message)
+    return TrainSummary("failed", message, run.step, run.total_steps, run.last_eval)
+
+
+def _loop(run: Session, stop: Stop | None) -> TrainSummary:
     """Optimizer steps until the end, a stop request, or a non-finite loss."""
     cfg = run.cfg
     hsw = None
@@ -144,14 +212,12 @@ def _loop(run: Session, stop: Callable[[], bool] | None) -> TrainSummary:
         run.losses += result.losses
         run.n_summed += 1
         finite = bool(torch.isfinite(result.losses[0]))
-        requested = stop is not None and stop()
+        why = stop() if stop is not None else False
         # Every rank must take the same branch below, or the next collective would hang.
-        nonfinite, stopping = dist.any_rank([not finite, requested], run.world)
+        nonfinite, stopping = dist.any_rank([not finite, bool(why)], run.world)
         run.seconds += time.perf_counter() - started
         if nonfinite:
-            message = f"non-finite loss at step {run.step}; the last good checkpoint is kept"
-            run.events.emit("run_end", run.step, reason="failed", message=message)
-            return TrainSummary("failed", message, run.step, run.total_steps, run.last_eval)
+            return _failed(run, f"non-finite loss at step {run.step}; {_kept(run)}")
         if run.step % cfg.train.log_every == 0 or run.step == run.total_steps:
             _log(run, lr, depth)
         if run.step % run.eval_every == 0 or run.step == run.total_steps:
@@ -159,7 +225,8 @@ def _loop(run: Session, stop: Callable[[], bool] | None) -> TrainSummary:
         elif run.step % run.checkpoint_every == 0 or stopping:
             save(run, is_best=False)
         if stopping and run.step < run.total_steps:
-            message = f"stopped at step {run.step} of {run.total_steps}; checkpoint saved"
+            cause = why if isinstance(why, str) and why else "stopped"
+            message = f"{cause} at step {run.step} of {run.total_steps}; checkpoint saved"
             run.events.emit("run_end", run.step, reason="interrupted", message=message)
             return TrainSummary("interrupted", message, run.step, run.total_steps, run.last_eval)
     final = run.last_eval
@@ -250,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.config import apply_overrides, preset, with_cgar
     from engine.events import EventSink
-    from engine.run_dir import create_run_dir, open_for_resume
+    from engine.run_dir import open_for_resume
 
     parser = argparse.ArgumentParser(prog="python -m engine.trainer", description=main.__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
@@ -265,10 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cfg = apply_overrides(preset(args.preset), args.sets)
         cfg = with_cgar(cfg) if args.cgar else cfg
-        if world.is_main:
-            create_run_dir(args.run_dir, cfg)
-    sink = EventSink(args.run_dir / "events.jsonl") if world.is_main else None
-    summary = train(cfg, args.run_dir, sink, resume=args.resume)
+    with claimed_session(cfg, args.run_dir, args.resume, world) as run:
+        sink = EventSink(run.paths.events) if world.is_main else None
+        try:
+            summary = run_session(run, sink)
+        finally:
+            if sink is not None:
+                sink.close()
     return {"finished": 0, "interrupted": 130}.get(summary.reason, 1)
 
 

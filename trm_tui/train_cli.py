@@ -1,22 +1,37 @@
 """`trm train`: a thin command over ``engine.trainer`` (`trm eval` lives in ``eval_cli``).
 
 Torch and the engine are imported inside the command functions, so ``trm --help`` stays fast.
-Exit codes follow DESIGN.md: 0 finished, 1 the run failed, 2 bad input, 130 interrupted. The
-first Ctrl-C asks the trainer to stop after the current step and save a checkpoint; a second
-one interrupts at once.
+Exit codes follow DESIGN.md: 0 finished, 1 the run failed, 2 bad input, 130 interrupted, 143
+terminated. Everything a start needs (configuration, data, device, precision, model size, the
+checkpoint to resume) is checked before the run directory is created or written to, and before
+anything is drawn, so a failed start is one line and leaves nothing behind. The first Ctrl-C
+(or SIGTERM, as ``timeout``, ``docker stop``, Kubernetes and SLURM send) asks the trainer to
+stop after the current step and save a checkpoint; a second one interrupts at once.
 """
 
 from __future__ import annotations
 
-import os
 import signal
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from trm_tui.errors import EXIT_FAILED, EXIT_INTERRUPTED, check_data_path, fail, input_errors
+from trm_tui.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    check_data_path,
+    fail,
+    input_errors,
+)
+
+if TYPE_CHECKING:
+    from engine.config import RunConfig
+    from engine.session import Session
+    from engine.trainer import TrainSummary
 
 
 def _build_config(
@@ -63,73 +78,101 @@ def train_command(
     ] = None,
 ) -> None:
     """Train a TRM on Sudoku; writes a run directory and shows live progress."""
-    from engine.data import default_dataset_path
-    from engine.events import EventSink, Fanout
-    from engine.run_dir import create_run_dir, default_name, open_for_resume
-    from engine.trainer import train
-    from trm_tui.progress import TrainDisplay
+    from engine import distributed as dist
+    from engine.run_dir import default_name, open_for_resume
+    from engine.trainer import claimed_session
 
-    errors = input_errors()
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    try:
-        if resume is not None:
-            if cgar or depth_curriculum or hsw or preset_name or data or sets or run_dir:
-                fail("--resume continues a run with its saved configuration; give no other options")
-            root = resume
-            cfg = open_for_resume(resume)[1]
-        else:
-            cfg = _build_config(preset_name, cgar, depth_curriculum, hsw, data, sets or [])
-            if run_dir is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-                fail("--run-dir is required with several processes (WORLD_SIZE > 1)")
-            root = run_dir or Path("runs") / default_name(cfg)
-            if is_main:
-                create_run_dir(root, cfg)
-    except errors as e:
-        fail(str(e))
+    if resume is not None and (
+        cgar or depth_curriculum or hsw or preset_name or data or sets or run_dir
+    ):
+        fail("--resume continues a run with its saved configuration; give no other options")
+    world = dist.world_from_env()
     console = Console()
-    cache = default_dataset_path(cfg.data)
-    if not cfg.data.path and not cache.exists():
-        count = cfg.data.n_train + cfg.data.n_test
-        console.print(f"generating {count:,} puzzles into {cache} (once)")
-    display = TrainDisplay(console, str(root))
-    sink = Fanout(EventSink(root / "events.jsonl"), display.handle) if is_main else None
-    stop = StopOnSigint()
-    try:
-        with stop, display:
-            summary = train(cfg, root, sink, resume=resume is not None, stop=stop.requested)
-    except errors as e:
-        fail(str(e))
-    finally:
-        if sink is not None:
-            sink.close()
+    with ExitStack() as held:
+        try:
+            if resume is not None:
+                root, cfg = resume, open_for_resume(resume)[1]
+            else:
+                cfg = _build_config(preset_name, cgar, depth_curriculum, hsw, data, sets or [])
+                if run_dir is None and world.is_distributed:
+                    fail("--run-dir is required with several processes (WORLD_SIZE > 1)")
+                root = run_dir or Path("runs") / default_name(cfg)
+            if world.is_main:
+                _announce_generation(console, cfg)
+            run = held.enter_context(claimed_session(cfg, root, resume is not None, world))
+        except input_errors() as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail("interrupted before training started", code=EXIT_INTERRUPTED)
+        summary, stop = _train(run, console)
     if summary.reason == "interrupted":
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(stop.exit_code)
     if summary.reason == "failed":
         fail(summary.message, code=EXIT_FAILED)
 
 
+def _announce_generation(console: Console, cfg: RunConfig) -> None:
+    """Say so when the default dataset is about to be generated (it takes a while, once)."""
+    from engine.data import default_dataset_path
+
+    cache = default_dataset_path(cfg.data)
+    if not cfg.data.path and not cache.exists():
+        count = cfg.data.n_train + cfg.data.n_test
+        console.print(f"generating {count:,} puzzles into {cache} (once)")
+
+
+def _train(run: Session, console: Console) -> tuple[TrainSummary, StopOnSigint]:
+    """Train a built session with the live display; Ctrl-C and SIGTERM stop it cleanly."""
+    from engine.events import EventSink, Fanout
+    from engine.trainer import run_session
+    from trm_tui.progress import TrainDisplay
+
+    display = TrainDisplay(console, str(run.paths.root))
+    sink = Fanout(EventSink(run.paths.events), display.handle) if run.world.is_main else None
+    stop = StopOnSigint()
+    try:
+        with stop, display:
+            summary = run_session(run, sink, stop=stop.requested)
+    finally:
+        if sink is not None:
+            sink.close()
+    return summary, stop
+
+
 class StopOnSigint:
-    """While active, the first Ctrl-C asks for a stop after this step; a second one interrupts."""
+    """While active, the first Ctrl-C (SIGINT) or SIGTERM asks for a stop after this step; a
+    second one interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
-        self.stop = False
-        self.previous: Any = None
+        self.signum: int | None = None  # the first signal received
+        self.previous: dict[int, Any] = {}
 
-    def requested(self) -> bool:
-        """Whether Ctrl-C was pressed (polled by the trainer after every step)."""
-        return self.stop
+    def requested(self) -> bool | str:
+        """Why a stop was asked for ("terminated by SIGTERM"), or False (polled after every step)."""
+        if self.signum == signal.SIGTERM:
+            return "terminated by SIGTERM"
+        return "interrupted by SIGINT" if self.signum == signal.SIGINT else False
 
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        self.stop = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    @property
+    def exit_code(self) -> int:
+        """143 after SIGTERM, else 130 (DESIGN.md)."""
+        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        for each in self.SIGNALS:
+            signal.signal(each, signal.default_int_handler)  # the next one raises KeyboardInterrupt
 
     def __enter__(self) -> StopOnSigint:
         try:
-            self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+            for each in self.SIGNALS:
+                self.previous[each] = signal.signal(each, self._on_signal)
         except ValueError:
-            self.previous = None  # not the main thread: Ctrl-C raises KeyboardInterrupt as usual
+            self.previous = {}  # not the main thread: Ctrl-C raises KeyboardInterrupt as usual
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for each, handler in self.previous.items():
+            signal.signal(each, handler)

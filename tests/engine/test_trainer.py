@@ -3,17 +3,20 @@ and on interrupts, keeping a usable checkpoint."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 import engine.train_step
-from engine.checkpoint import load_checkpoint
+import engine.trainer
+from engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from engine.config import RunConfig, apply_overrides, tiny, with_cgar
 from engine.data import Sampler
 from engine.events import MemorySink, validate_event
-from engine.run_dir import RunPaths, create_run_dir
+from engine.optim import EMA
+from engine.run_dir import RunDirError, RunPaths, create_run_dir, lock_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles
 
@@ -160,3 +163,148 @@ def test_unexpected_error_is_reported_and_raised(
     with pytest.raises(RuntimeError, match="disk on fire"):
         train(cfg, run_dir, sink)
     assert sink.events[-1]["reason"] == "failed" and "disk on fire" in sink.events[-1]["message"]
+
+
+def test_weights_made_infinite_by_the_update_are_never_saved(tmp_path: Path) -> None:
+    # A finite but absurd learning rate: the first update makes the weights inf, the loss of
+    # that step (computed before the update) is still finite.
+    cfg, run_dir = tiny_run(
+        tmp_path, "train.max_steps=4", "optim.lr=1e38", "optim.lr_warmup_steps=0"
+    )
+    sink = MemorySink()
+    summary = train(cfg, run_dir, sink)
+    assert summary.reason == "failed" and summary.step == 1
+    assert summary.message == (
+        "the weights became non-finite at step 1; no checkpoint was saved (none exists yet)"
+    )
+    assert sink.events[-1]["kind"] == "run_end" and sink.events[-1]["reason"] == "failed"
+    assert sink.of_kind("checkpoint") == []
+    assert list(RunPaths(run_dir).checkpoints.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["model", "ema"])
+def test_non_finite_weights_keep_the_last_good_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    cfg, run_dir = tiny_run(
+        tmp_path, "train.max_steps=8", "train.eval_every=100", "train.checkpoint_every=2"
+    )
+    real = EMA.update
+    calls = []
+
+    def poisoned(self: EMA, model: torch.nn.Module) -> None:
+        real(self, model)
+        calls.append(1)
+        if len(calls) == 4:  # after the 4th step's update, before its checkpoint
+            weights = self._averaged if where == "ema" else dict(model.named_parameters())
+            with torch.no_grad():
+                next(iter(weights.values())).view(-1)[0] = float("inf")
+
+    monkeypatch.setattr(EMA, "update", poisoned)
+    sink = MemorySink()
+    summary = train(cfg, run_dir, sink)
+    assert summary.reason == "failed" and summary.step == 4
+    assert summary.message == (
+        "the weights became non-finite at step 4; the last good checkpoint (step 2) is kept"
+    )
+    assert [e["step"] for e in sink.of_kind("checkpoint")] == [2]
+    latest = load_checkpoint(RunPaths(run_dir).latest)
+    assert latest["step"] == 2
+    assert all(torch.isfinite(v).all() for v in latest["ema"]["averaged"].values())
+
+
+def test_out_of_memory_during_a_run_fails_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, run_dir = tiny_run(
+        tmp_path, "train.max_steps=6", "train.eval_every=3", "train.checkpoint_every=2"
+    )
+
+    def greedy(*args: object, **kwargs: object) -> None:
+        torch.empty(2**62, dtype=torch.bool)  # a real allocation failure, raised by torch
+
+    monkeypatch.setattr(engine.trainer, "evaluate", greedy)
+    sink = MemorySink()
+    summary = train(cfg, run_dir, sink)
+    assert summary.reason == "failed" and summary.step == 3
+    assert summary.message == (
+        "out of memory at step 3 (tried to allocate 4.0 EiB); "
+        "the last good checkpoint (step 2) is kept"
+    )
+    assert sink.events[-1]["reason"] == "failed"
+    assert load_checkpoint(RunPaths(run_dir).latest)["step"] == 2
+
+
+@pytest.mark.parametrize(
+    ("interrupt_at", "message"),
+    [
+        (1, "interrupted at step 0; no checkpoint was saved (none exists yet)"),
+        (4, "interrupted at step 3; the last good checkpoint (step 2) is kept"),
+    ],
+)
+def test_an_interrupt_within_a_step_says_which_checkpoint_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt_at: int, message: str
+) -> None:
+    cfg, run_dir = tiny_run(
+        tmp_path, "train.max_steps=8", "train.eval_every=100", "train.checkpoint_every=2"
+    )
+    real = engine.trainer.train_step
+    calls = []
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == interrupt_at:  # a second Ctrl-C lands in the middle of a step
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine.trainer, "train_step", interrupted)
+    sink = MemorySink()
+    summary = train(cfg, run_dir, sink)
+    assert summary.reason == "interrupted" and summary.message == message
+    end = sink.events[-1]
+    assert end["kind"] == "run_end" and end["reason"] == "interrupted" and end["message"] == message
+    steps = [e["step"] for e in sink.of_kind("checkpoint")]
+    assert steps == ([] if interrupt_at == 1 else [2])
+
+
+def test_a_stop_request_that_says_why_is_quoted(tmp_path: Path) -> None:
+    cfg, run_dir = tiny_run(tmp_path, "train.max_steps=8", "train.eval_every=100")
+    sink = MemorySink()
+    summary = train(cfg, run_dir, sink, stop=lambda: "terminated by SIGTERM")
+    assert summary.reason == "interrupted" and summary.step == 1
+    assert summary.message == "terminated by SIGTERM at step 1 of 8; checkpoint saved"
+    assert load_checkpoint(RunPaths(run_dir).latest)["step"] == 1
+
+
+def test_a_run_directory_in_use_is_refused_before_any_event(tmp_path: Path) -> None:
+    cfg, run_dir = tiny_run(tmp_path, "train.max_steps=2")
+    sink = MemorySink()
+    holder = rf"in use by pid {os.getpid()} on host"
+    with lock_run_dir(RunPaths(run_dir)), pytest.raises(RunDirError, match=holder):
+        train(cfg, run_dir, sink)
+    assert sink.events == []
+    assert train(cfg, run_dir, sink).reason == "finished"  # released: usable again
+
+
+def test_a_resume_from_an_unusable_checkpoint_writes_no_event(tmp_path: Path) -> None:
+    cfg, run_dir = tiny_run(tmp_path, "train.max_steps=2")
+    save_checkpoint(RunPaths(run_dir).latest, {"step": 1, "model": {}})  # not a training state
+    sink = MemorySink()
+    with pytest.raises(CheckpointError, match=r"latest\.pt: not a training checkpoint"):
+        train(cfg, run_dir, sink, resume=True)
+    assert sink.events == []
+
+
+def test_a_checkpoint_of_non_finite_weights_is_not_resumed(tmp_path: Path) -> None:
+    # Such files were written before trm refused to save them.
+    cfg, run_dir = tiny_run(tmp_path, "train.max_steps=2")
+    train(cfg, run_dir, MemorySink())
+    latest = RunPaths(run_dir).latest
+    state = load_checkpoint(latest)
+    next(iter(state["model"].values())).view(-1)[0] = float("nan")
+    latest.unlink()  # a hard link to step-2.pt: replace it, not the step file
+    save_checkpoint(latest, state)
+    sink = MemorySink()
+    with pytest.raises(CheckpointError, match=r"latest\.pt: holds non-finite weights"):
+        train(cfg, run_dir, sink, resume=True)
+    assert sink.events == []

@@ -104,3 +104,16 @@ def test_both_groupings_in_one_pass_match_evaluating_each_band_alone(
         assert shown_band["exact_accuracy"] == pytest.approx(alone.exact_accuracy)
         assert shown_band["cell_accuracy"] == pytest.approx(alone.cell_accuracy)
         assert shown_band["avg_halt_step"] == pytest.approx(alone.avg_halt_step)
+
+
+def test_an_unavailable_device_is_named_as_the_option(
+    run_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    run, _ = run_and_data
+    result = runner.invoke(app, [str(run), "--device", "cuda"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == ["trm: error: --device: 'cuda' requested but CUDA is not available"]

@@ -235,3 +235,25 @@ def test_cells_right_counts_only_puzzles_that_have_a_solution(
     right = 1 - (rows[0]["n_wrong"] + rows[1]["n_wrong"]) / (2 * 81)
     summary = solve(mixed, *fixed).stdout
     assert f"cells right {right:.1%} of 2 puzzles with a solution" in summary
+
+
+def test_an_unavailable_device_is_named_as_the_option(
+    tmp_path: Path, checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--checkpoint", checkpoints["never"], "--device", "cuda")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["trm: error: --device: 'cuda' requested but CUDA is not available"]
+
+
+def test_an_unknown_precision_is_named_as_the_option(
+    tmp_path: Path, checkpoints: dict[str, Path]
+) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(puzzles, "--checkpoint", checkpoints["never"], "--precision", "fp8")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "trm: error: --precision: unknown precision 'fp8' (use auto, fp32 or bf16)"
+    ]
