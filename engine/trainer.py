@@ -77,9 +77,16 @@ def train(
     with ExitStack() as held:
         held.callback(dist.shutdown, world)
         if world.is_main:
-            held.enter_context(lock_run_dir(paths))
+            _hold(held, paths)
         run = build_session(cfg, paths, world, resume)
         return run_session(run, sink, stop)
+
+
+def _hold(held: ExitStack, paths: RunPaths) -> None:
+    """Lock an existing run directory for ``held``'s lifetime, then remove what interrupted
+    checkpoint saves left: with the lock held no other process can be saving there."""
+    held.enter_context(lock_run_dir(paths))
+    remove_stale_temporaries(paths.checkpoints)
 
 
 @contextmanager
@@ -96,9 +103,7 @@ def claimed_session(
     with ExitStack() as held:
         held.callback(dist.shutdown, world)
         if world.is_main and resume:
-            held.enter_context(lock_run_dir(paths))
-            # Held now: no other process can be saving, so half-written saves are stale.
-            remove_stale_temporaries(paths.checkpoints)
+            _hold(held, paths)
         elif world.is_main:
             check_new_run_dir(paths.root)  # a quick refusal before the slow part
         run = build_session(cfg, paths, world, resume)
