@@ -154,7 +154,7 @@ def one_line_error(result: Any, code: int = 2) -> str:
 @pytest.mark.parametrize(
     ("data", "sets", "message"),
     [
-        ("bad.csv", [], "bad.csv:1: unexpected character"),
+        ("bad.csv", [], "bad.csv:1: unexpected header 'quizzes,solutions'"),
         ("good.csv", ["train.device=cuda"], "train.device: 'cuda' requested but CUDA is not"),
         ("good.csv", ["model.d=10000000"], "the model (model.d=10000000, "),
         ("good.csv", [f"train.batch_size={2**62}"], f"the batch (train.batch_size={2**62})"),
