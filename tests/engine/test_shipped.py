@@ -8,7 +8,7 @@ import torch
 
 from engine.checkpoint import load_checkpoint
 from engine.evaluate import load_trained_model
-from engine.inference import solve
+from engine.solving.inference import solve
 from engine.shipped import SHIPPED, shipped_checkpoint
 from puzzles.generate import generate, reveal
 

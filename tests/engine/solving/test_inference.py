@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.config import tiny
-from engine.inference import solve
+from engine.solving.inference import solve
 from engine.model import TRM, Carry, StepOutput
 
 N_SUP = 4  # the tiny preset's N_sup

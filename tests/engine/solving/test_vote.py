@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.inference import solve
+from engine.solving.inference import solve
 from engine.model import Carry, StepOutput
 from engine.tta import _vote, solve_tta
 from puzzles.parse import read_puzzles
