@@ -27,7 +27,6 @@ from torch import Tensor, nn
 from engine.config import ModelConfig
 from engine.layers import Block, lecun_linear, rotary_tables, trunc_normal_
 
-
 Perturb = Callable[[Tensor], Tensor]  # z -> a perturbed z of the same shape
 
 

@@ -39,8 +39,8 @@ from rich.console import Console
 from rich.table import Table
 
 from trm_tui.ablation_cli import ablation_command
-from trm_tui.scaling_cli import scaling_command
 from trm_tui.errors import fail
+from trm_tui.scaling_cli import scaling_command
 
 app = typer.Typer(
     help="Measure training, CGAR, inference and solver speed, and memory.",

@@ -111,9 +111,7 @@ def scaling_command(
         "n_puzzles": len(puzzles),
         "seconds": seconds,
         "one_trajectory_steps": base,
-        "rows": [
-            {**vars(r), "ratio": None if not base else r.steps / base} for r in rows
-        ],
+        "rows": [{**vars(r), "ratio": None if not base else r.steps / base} for r in rows],
     }
     if png is not None:
         from trm_tui.scaling_plot import write_scaling_png

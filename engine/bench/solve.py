@@ -23,8 +23,8 @@ import torch
 from engine.bench.rig import SAMPLE_PUZZLES
 from engine.bench.timing import Timing, time_call
 from engine.flops import eval_step_flops
-from engine.solving.inference import solve
 from engine.model import TRM
+from engine.solving.inference import solve
 from puzzles.csv_format import read_csv
 
 BATCH_SIZES = (1, 8, 64, 512)

@@ -168,9 +168,7 @@ def solve_rows(
             if sigma is not None:
                 scale = torch.as_tensor(sigma[start : start + per_batch], dtype=torch.float32)
             plan = _Plan(k, until, halt, None if scale is None else scale.to(device), generator)
-            traces.append(
-                _solve_batch(model, chunk, n, T, steps, halt, keep_steps, autocast, plan)
-            )
+            traces.append(_solve_batch(model, chunk, n, T, steps, halt, keep_steps, autocast, plan))
             if progress is not None:
                 progress(len(chunk))
     finally:

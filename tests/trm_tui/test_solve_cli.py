@@ -149,7 +149,9 @@ def test_json_reports_the_samples(tmp_path: Path, checkpoints: dict[str, Path]) 
 
 def test_show_steps_says_which_sample(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
     puzzles = write_lines(tmp_path / "p.txt", 1)
-    result = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--samples", "2", "--show-steps")
+    result = solve(
+        puzzles, "--checkpoint", checkpoints["at_once"], "--samples", "2", "--show-steps"
+    )
     assert result.exit_code == 0, result.output
     assert "sample 1/2 selected (valid: halting head) · 2 steps spent" in result.stdout
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from engine.model import Carry, StepOutput
 from engine.solving.inference import solve
 from engine.solving.sampling import selected, solve_samples
-from engine.model import Carry, StepOutput
 from puzzles.grid import N_CELLS
 from puzzles.solver import solve_batch
 from tests.engine.solving.test_inference import ScriptedModel, some_puzzles, tiny_trm
