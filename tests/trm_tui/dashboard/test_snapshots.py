@@ -1,8 +1,9 @@
 """Snapshot tests (pytest-textual-snapshot) of the solve tab, before and after a solve, and of
 the start tab: a fixed terminal size, a fake trace, no clocks or paths of the machine in frame.
 
-The runs and training tabs are not snapshotted: their frames hold run ages (the runs table's
-"age" column and the "running"/"stale" state are measured against the wall clock)."""
+The runs and training tabs are not snapshotted: their frames are measured against the wall clock
+(the runs table's "age" column and "running"/"stale" state, the training figures' elapsed time),
+so a frame taken today would not match one taken tomorrow."""
 
 from __future__ import annotations
 
