@@ -2,8 +2,11 @@
 ``--samples`` and every selection rule, with and without ``--noise``; a table, JSON, a PNG.
 
 A thin command over ``engine.bench.scaling``: one run per noise scale of the largest K, every
-smaller K read from it and priced as early exit spends (see that module). The puzzles' exact
-solutions come from the exact solver, so any puzzle file ``trm`` reads works. ``--json`` fields:
+smaller K read from it and priced as early exit spends (see that module). It runs in chunks of
+``--chunk`` puzzles (views seeded by ``--seed`` and the chunk's index) and, with ``--out``,
+rewrites the JSON report after every chunk, so that a long measurement keeps what it finished.
+The puzzles' exact solutions come from the exact solver, so any puzzle file ``trm`` reads works.
+``--json`` fields (``n_puzzles``: those measured so far):
 ``mode`` ("scaling"), ``data``, ``checkpoint``, ``device``, ``n_puzzles``, ``seconds`` (model time
 per noise scale), ``one_trajectory_steps``, and ``rows``: list of ``{noise, k, rule, exact,
 steps, ratio, max_steps}`` (``ratio``: steps over one trajectory with halting).
@@ -43,6 +46,12 @@ def scaling_command(
         int | None, typer.Option("--limit", min=1, help="Only the first N puzzles of FILE.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the views and the noise.")] = 0,
+    chunk: Annotated[
+        int, typer.Option("--chunk", min=1, help="Puzzles per chunk (a partial result per chunk).")
+    ] = 16,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Rewrite the JSON report here after each chunk.")
+    ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows (puzzle-samples) per batch.")
     ] = 32,
@@ -66,7 +75,7 @@ def scaling_command(
             fail("--png needs matplotlib (pip install 'trm[plots]')")
     import numpy as np
 
-    from engine.bench.scaling import curve, one_trajectory_steps, run_full
+    from engine.bench.scaling import merge, outcomes, run_full
     from engine.device import autocast, describe, resolve_device, resolve_precision
     from engine.evaluate import load_trained_model
     from puzzles.parse import read_puzzles
@@ -87,41 +96,57 @@ def scaling_command(
     if (exact.n_solutions != 1).any():
         bad = int(np.flatnonzero(exact.n_solutions != 1)[0])
         fail(f"{parsed[bad].source}:{parsed[bad].line}: puzzle has no unique solution")
-    rows, seconds = [], {}
-    for scale in scales:
-        started = time.perf_counter()
-        full = run_full(
-            trained.model,
-            puzzles,
-            max(ks),
-            scale,
-            seed=seed,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            autocast=lambda: autocast(device, dtype),
-        )
-        seconds[str(scale)] = time.perf_counter() - started
-        rows += curve(full, exact.solutions, scale, ks)
-    base = one_trajectory_steps(rows)
-    report: dict[str, Any] = {
-        "mode": "scaling",
-        "data": file,
-        "checkpoint": str(trained.path),
-        "device": describe(device, dtype),
-        "n_puzzles": len(puzzles),
-        "seconds": seconds,
-        "one_trajectory_steps": base,
-        "rows": [{**vars(r), "ratio": None if not base else r.steps / base} for r in rows],
-    }
+    found: dict = {}
+    seconds = dict.fromkeys(map(str, scales), 0.0)
+    for index, start in enumerate(range(0, len(puzzles), chunk)):
+        part = slice(start, start + chunk)
+        for scale in scales:
+            started = time.perf_counter()
+            full = run_full(
+                trained.model,
+                puzzles[part],
+                max(ks),
+                scale,
+                seed=seed * 1_000_003 + index,  # every chunk its own views
+                max_steps=max_steps,
+                batch_size=batch_size,
+                autocast=lambda: autocast(device, dtype),
+            )
+            seconds[str(scale)] += time.perf_counter() - started
+            merge(found, outcomes(full, exact.solutions[part], scale, ks))
+        report = _report(file, trained.path, describe(device, dtype), seconds, found)
+        if out is not None:
+            out.write_text(json.dumps(report) + "\n")
     if png is not None:
         from trm_tui.scaling_plot import write_scaling_png
 
-        title = f"{Path(trained.path).name} on {Path(file).name} ({len(puzzles)} puzzles)"
+        title = f"{Path(trained.path).name} on {Path(file).name} ({report['n_puzzles']} puzzles)"
         write_scaling_png(report["rows"], title, png)
     if as_json:
         typer.echo(json.dumps(report))
         return
     _print(report)
+
+
+def _report(
+    file: str, checkpoint: Path, device: str, seconds: dict[str, float], found: dict
+) -> dict[str, Any]:
+    """The report of the puzzles measured so far."""
+    from engine.bench.scaling import one_trajectory_steps, summarise
+
+    rows = summarise(found)
+    base = one_trajectory_steps(rows)
+    first = next(iter(found.values()))[0]
+    return {
+        "mode": "scaling",
+        "data": file,
+        "checkpoint": str(checkpoint),
+        "device": device,
+        "n_puzzles": len(first),
+        "seconds": seconds,
+        "one_trajectory_steps": base,
+        "rows": [{**vars(r), "ratio": None if not base else r.steps / base} for r in rows],
+    }
 
 
 def _ks(text: str) -> tuple[int, ...]:

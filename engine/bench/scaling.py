@@ -9,6 +9,10 @@ same answers and spends the same steps (tests check it). The views of the first 
 those of a ``K_max`` run, not of a ``K`` run with the same seed: the same distribution, not the
 same draws.
 
+Long measurements run in chunks of puzzles (:func:`measure_chunk`, each with its own views), so
+that a partial result can be kept; :func:`summarise` turns the per-puzzle outcomes of any number
+of chunks into the curve.
+
 ``steps`` is the mean per puzzle of the supervision steps spent, summed over its samples;
 ``ratio`` divides it by one trajectory with halting (``K = 1``, ``halt-first``, no noise).
 """
@@ -70,6 +74,54 @@ def run_full(
     )
 
 
+Outcomes = dict[tuple[float, int, str], tuple[np.ndarray, np.ndarray]]  # (exact, steps) per puzzle
+
+
+def outcomes(
+    full: SampleResult,
+    solutions: np.ndarray,
+    noise: float,
+    ks: tuple[int, ...] = KS,
+    rules: tuple[str, ...] = RULES,
+) -> Outcomes:
+    """Per puzzle, for every ``K`` in ``ks`` (at most the run's) and rule, read from one full
+    run: whether the selected answer is the solution, and the steps early exit spends."""
+    found: Outcomes = {}
+    for k in ks:
+        if k > full.k:
+            raise ValueError(f"K = {k} is more than the run's {full.k} samples")
+        for rule in rules:
+            picked = price(full.puzzles, full.rows, full.records, full.transform, rule, k)
+            exact = (picked.answers == solutions).all(axis=1)
+            found[(noise, k, rule)] = (exact, picked.steps_spent)
+    return found
+
+
+def merge(into: Outcomes, more: Outcomes) -> Outcomes:
+    """The outcomes of two sets of puzzles, joined point by point."""
+    for key, (exact, steps) in more.items():
+        if key in into:
+            exact = np.concatenate([into[key][0], exact])
+            steps = np.concatenate([into[key][1], steps])
+        into[key] = (exact, steps)
+    return into
+
+
+def summarise(found: Outcomes) -> list[ScalingRow]:
+    """The curve: one row per (noise, K, rule), means over the puzzles measured."""
+    return [
+        ScalingRow(
+            noise=noise,
+            k=k,
+            rule=rule,
+            exact=float(exact.mean()),
+            steps=float(steps.mean()),
+            max_steps=int(steps.max()),
+        )
+        for (noise, k, rule), (exact, steps) in found.items()
+    ]
+
+
 def curve(
     full: SampleResult,
     solutions: np.ndarray,
@@ -78,24 +130,7 @@ def curve(
     rules: tuple[str, ...] = RULES,
 ) -> list[ScalingRow]:
     """Every ``K`` in ``ks`` (at most the run's) and rule, read from one full run."""
-    rows = []
-    for k in ks:
-        if k > full.k:
-            raise ValueError(f"K = {k} is more than the run's {full.k} samples")
-        for rule in rules:
-            picked = price(full.puzzles, full.rows, full.records, full.transform, rule, k)
-            exact = (picked.answers == solutions).all(axis=1)
-            rows.append(
-                ScalingRow(
-                    noise=noise,
-                    k=k,
-                    rule=rule,
-                    exact=float(exact.mean()),
-                    steps=float(picked.steps_spent.mean()),
-                    max_steps=int(picked.steps_spent.max()),
-                )
-            )
-    return rows
+    return summarise(outcomes(full, solutions, noise, ks, rules))
 
 
 def price(
