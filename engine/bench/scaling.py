@@ -14,7 +14,7 @@ that a partial result can be kept; :func:`summarise` turns the per-puzzle outcom
 of chunks into the curve.
 
 ``steps`` is the mean per puzzle of the supervision steps spent, summed over its samples;
-``ratio`` divides it by one trajectory with halting (``K = 1``, ``halt-first``, no noise).
+``ratio`` divides it by one trajectory with halting (``K = 1``, ``halt-first``).
 """
 
 from __future__ import annotations
@@ -146,8 +146,9 @@ def price(
 
 
 def one_trajectory_steps(rows: list[ScalingRow]) -> float | None:
-    """Mean steps of one trajectory with halting (K = 1, halt-first, no noise), if measured."""
+    """Mean steps of one trajectory with halting (K = 1, halt-first), if measured. Sample 1 is
+    never perturbed, so K = 1 is that trajectory whatever the noise scale."""
     for row in rows:
-        if row.k == 1 and row.rule == "halt-first" and row.noise == 0:
+        if row.k == 1 and row.rule == "halt-first":
             return row.steps
     return None
