@@ -18,6 +18,7 @@ training. Module names mirror the reference's state-dict keys (``embed_tokens``,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,8 @@ from torch import Tensor, nn
 
 from engine.config import ModelConfig
 from engine.layers import Block, lecun_linear, rotary_tables, trunc_normal_
+
+Perturb = Callable[[Tensor], Tensor]  # z -> a perturbed z of the same shape
 
 
 @dataclass
@@ -115,24 +118,38 @@ class TRM(nn.Module):
     def _rope(self) -> tuple[Tensor, Tensor] | None:
         return (self.rope_cos, self.rope_sin) if self.cfg.mixer == "attention" else None
 
-    def latent_recursion(self, x: Tensor, y: Tensor, z: Tensor, n: int) -> tuple[Tensor, Tensor]:
-        """``n`` times ``z <- net(z, y + x)``, then ``y <- net(y, z)``."""
+    def latent_recursion(
+        self, x: Tensor, y: Tensor, z: Tensor, n: int, perturb: Perturb | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``n`` times ``z <- net(z, y + x)``, then ``y <- net(y, z)``; ``perturb`` (inference
+        only, e.g. noise) first changes ``z``."""
         rope = self._rope()
+        if perturb is not None:
+            z = perturb(z)
         for _ in range(n):
             z = self.L_level(z, y + x, rope)
         y = self.L_level(y, z, rope)
         return y, z
 
     def forward(
-        self, carry: Carry, tokens: Tensor, puzzle_ids: Tensor, n: int, T: int
+        self,
+        carry: Carry,
+        tokens: Tensor,
+        puzzle_ids: Tensor,
+        n: int,
+        T: int,
+        perturb: Perturb | None = None,
     ) -> StepOutput:
-        """One supervision step at depth ``(n, T)``: only the last of the ``T`` cycles has gradient."""
+        """One supervision step at depth ``(n, T)``: only the last of the ``T`` cycles has gradient.
+
+        ``perturb`` changes ``z`` at the start of every latent recursion (test-time noise,
+        ``engine.solving``); training never passes it, so its path is unchanged."""
         x = self.embed(tokens, puzzle_ids)
         y, z = carry.y, carry.z
         with torch.no_grad():
             for _ in range(T - 1):
-                y, z = self.latent_recursion(x, y, z, n)
-        y, z = self.latent_recursion(x, y, z, n)
+                y, z = self.latent_recursion(x, y, z, n, perturb)
+        y, z = self.latent_recursion(x, y, z, n, perturb)
         logits = self.lm_head(y[:, self.cfg.puzzle_emb_len :])  # (B, 81, vocab)
         q_halt = self.q_head(y[:, 0]).float()[:, 0]
         return StepOutput(carry=Carry(y=y.detach(), z=z.detach()), logits=logits, q_halt=q_halt)

@@ -1,7 +1,7 @@
 """Precision: the one rule that turns ``"auto"``, ``"fp32"`` or ``"bf16"`` into an autocast dtype.
 
 Every command and library function that runs the model resolves its precision here, so that
-`trm train`, `trm eval`, `trm solve`, the dashboard and ``engine.evaluate`` / ``engine.inference``
+`trm train`, `trm eval`, `trm solve`, the dashboard and ``engine.evaluate`` / ``engine.solving``
 called from a script give the same answers for the same model on the same machine. A forced
 ``"fp32"`` or ``"bf16"`` is always honoured (bf16 on a CPU without bf16 units is emulated: slow,
 but it runs); ``"auto"`` depends on what runs (``purpose``) and on the hardware:

@@ -1,4 +1,4 @@
-"""`trm bench train|cgar|solve|solver|memory` (and `ablation`): measure speed, print a table or JSON.
+"""`trm bench train|cgar|solve|solver|memory` (and `ablation`, `scaling`): measure speed, print a table or JSON.
 
 Every mode warms up, repeats (``--repeats``) and reports medians; ``--quick`` shrinks every size
 for a smoke run (tests use ``--preset tiny --quick``). Timings on a shared machine are noisy:
@@ -40,6 +40,7 @@ from rich.table import Table
 
 from trm_tui.ablation_cli import ablation_command
 from trm_tui.errors import fail
+from trm_tui.scaling_cli import scaling_command
 
 app = typer.Typer(
     help="Measure training, CGAR, inference and solver speed, and memory.",
@@ -313,3 +314,4 @@ def memory_command(
 
 
 app.command("ablation")(ablation_command)
+app.command("scaling")(scaling_command)

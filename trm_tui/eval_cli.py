@@ -5,6 +5,11 @@ A thin command over ``engine.evaluate``; torch and the engine are imported insid
 band of ``puzzles.bands`` (ratings the data does not carry are computed by the exact solver),
 from one evaluation of the whole set; that is how the shipped model's accuracy by difficulty is
 reported.
+
+Beside the reference evaluation (all ``N_sup`` steps, one trajectory), every puzzle is also solved
+as ``trm solve`` solves it (``--samples K``, ``--select``, ``--noise``, ``--max-steps``;
+``engine.solving.scoring``): ``exact, sampled`` is the selected answers' exact accuracy and
+``steps`` the mean supervision steps spent per puzzle, summed over its samples.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ _METRICS = {  # report key -> table header
     "halt_accuracy": "halt acc",
     "avg_halt_step": "halt step",
     "halt_exact_accuracy": "exact, halted",
+    "sampled_exact": "exact, sampled",
+    "steps_spent": "steps",
 }
 
 
@@ -51,22 +58,45 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 256,
+    samples: Annotated[
+        int | None,
+        typer.Option("--samples", help="K samples per puzzle, as `trm solve` (default: its K)."),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option("--select", help="halt-first, valid or vote (default as `trm solve`)."),
+    ] = None,
+    noise: Annotated[
+        float, typer.Option("--noise", help="SIGMA: Gaussian noise on z for samples 2..K.")
+    ] = 0.0,
+    max_steps: Annotated[
+        int | None,
+        typer.Option("--max-steps", help="Supervision steps per sample at most (default N_sup)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the views and the noise.")] = 0,
     device_name: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps.")] = "auto",
     precision: Annotated[
         str, typer.Option("--precision", help="auto (bf16 where native), fp32 or bf16.")
     ] = "auto",
 ) -> None:
-    """Exact, cell and halting accuracy of a trained model, and its average halting step."""
+    """Exact, cell and halting accuracy of a trained model, its average halting step, and the
+    exact accuracy and steps spent of sampled solving."""
+    from trm_tui.solve_cli import _default_k, check_sampling
+
     if not target.exists():
         fail(f"{target}: no such run directory or checkpoint")
-    if batch_size < 1:
-        fail(f"--batch-size: must be >= 1, got {batch_size}")
+    k = _default_k() if samples is None else samples
+    for name, value in (("batch-size", batch_size), ("samples", k), ("max-steps", max_steps)):
+        if value is not None and value < 1:
+            fail(f"--{name}: must be >= 1, got {value}")
+    rule = check_sampling(k, select, noise)
     import numpy as np
 
     from engine.data import load_data
     from engine.device import describe, resolve_device
     from engine.evaluate import evaluate_rows, load_trained_model, summarize
     from engine.precision import precision_name, resolve_precision
+    from engine.solving.scoring import SAMPLED_FIELDS, sampled_rows
     from puzzles.bands import clue_bands, rating_bands
     from puzzles.dataset import load_dataset
 
@@ -89,10 +119,24 @@ def eval_command(
     except input_errors() as e:
         fail(str(e))
     outcomes = evaluate_rows(trained.model, questions, answers, batch_size, precision_name(dtype))
+    sampled = sampled_rows(
+        trained.model,
+        questions,
+        answers,
+        k,
+        rule,
+        noise=noise,
+        seed=seed,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        precision=precision_name(dtype),
+    )
 
     def measure(rows: Any) -> dict[str, Any]:
         result = summarize(outcomes[rows])
-        return {key: getattr(result, key) for key in _METRICS}
+        means = sampled[rows].mean(axis=0) if len(sampled[rows]) else np.zeros(2)
+        extra = dict(zip(SAMPLED_FIELDS, (float(m) for m in means), strict=True))
+        return {key: extra[key] if key in extra else getattr(result, key) for key in _METRICS}
 
     report: dict[str, Any] = {
         "checkpoint": str(trained.path),
@@ -100,6 +144,10 @@ def eval_command(
         "data": source,
         "precision": precision_name(dtype),
         "device": describe(device, dtype),
+        "samples": k,
+        "select": rule,
+        "noise": noise,
+        "max_steps": max_steps,
         **measure(slice(None)),
     }
     groupings = list(dict.fromkeys(by or []))
@@ -127,8 +175,10 @@ def eval_command(
 def _print_report(report: dict[str, Any]) -> None:
     """One table: the whole set, then a row per band (``exact, halted``: answers taken at the step
     where the halting head first fires, as ``trm solve --halt`` gives them)."""
+    noise = f", noise {report['noise']:g}" if report["noise"] else ""
     title = (
-        f"{report['checkpoint']} (step {report['step']}) on {report['data']} · {report['device']}"
+        f"{report['checkpoint']} (step {report['step']}) on {report['data']} · sampled: "
+        f"{report['samples']} x {report['select']}{noise} · {report['device']}"
     )
     table = Table(title=title)
     by = report.get("by", "")

@@ -1,12 +1,16 @@
-"""`trm solve`: a trained TRM answers puzzles, step by step on request, over ``engine.inference``.
+"""`trm solve`: a trained TRM answers puzzles, step by step on request, over ``engine.solving``.
 
 Thin: reading puzzles (``puzzles.parse``), the exact solutions the verdicts compare with
 (``puzzles.solver``), the model (``engine.evaluate.load_trained_model``) and the solving itself
-(``engine.inference``, ``engine.tta``) live elsewhere; this module picks the checkpoint and
-prints. Torch, numpy and the engine are imported inside the command, so ``trm --help`` stays
-fast. ``--json`` writes one object per puzzle per line on stdout and nothing else there (the
-summary goes to stderr). With ``--tta K`` the answer judged is the vote over K views; the steps
-shown (and ``steps`` / ``halted_at`` in JSON) are those of the identity view, i.e. plain solving.
+(``engine.solving.sampling``) live elsewhere; this module picks the checkpoint and prints.
+Torch, numpy and the engine are imported inside the command, so ``trm --help`` stays fast.
+``--json`` writes one object per puzzle per line on stdout and nothing else there (the summary
+goes to stderr).
+
+Every puzzle is solved as ``--samples K`` samples (symmetry views, optionally ``--noise``) and
+one is selected (``--select``); the steps shown (and ``steps`` / ``halted_at`` in JSON) are the
+selected sample's, in the puzzle's own cells and digits (with ``vote``: the identity sample's).
+``--samples 1`` is plain solving, one trajectory, and prints exactly what it always did.
 Exit codes (DESIGN.md): 0 when it ran, whether or not puzzles were solved; 2 for bad input.
 """
 
@@ -28,8 +32,8 @@ from trm_tui.errors import fail
 if TYPE_CHECKING:
     import numpy as np
 
-    from engine.inference import SolveResult
-    from engine.tta import TTAResult
+    from engine.solving.inference import SolveResult
+    from engine.solving.sampling import SampleResult
     from puzzles.verdict import Verdicts
 
 MANY_PUZZLES = 20  # above this, without --show-steps, only the summary is printed
@@ -57,6 +61,18 @@ def _checkpoint_for(checkpoint: Path | None, runs_dir: Path) -> Path:
             "train one with `trm train --cgar` (or pass --checkpoint PATH)"
         )
     return found
+
+
+def check_sampling(samples: int, select: str | None, noise: float) -> str:
+    """The selection rule to use (``valid`` for K > 1, ``halt-first`` for one sample unless
+    given); a clear exit 2 for a bad rule or noise scale. Shared with `trm eval`."""
+    from engine.solving.selection import HALT_FIRST, RULES, VALID
+
+    if select is not None and select not in RULES:
+        fail(f"--select: must be one of {', '.join(RULES)}, got {select!r}")
+    if noise < 0:
+        fail(f"--noise: must be >= 0, got {noise}")
+    return select or (VALID if samples > 1 else HALT_FIRST)
 
 
 def _check_counts(**counts: int | None) -> None:
@@ -97,11 +113,28 @@ def solve_command(
         int | None,
         typer.Option("--n-heads", help="Attention heads of a reference checkpoint (default 8)."),
     ] = None,
-    tta: Annotated[
-        int, typer.Option("--tta", help="Vote over K shuffled views of each puzzle (1 = off).")
-    ] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the --tta shuffles.")] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Puzzles per batch.")] = 512,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            help=f"K: solve each puzzle as K samples, one selected (default {_default_k()}; "
+            "1 = one trajectory).",
+        ),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            help="halt-first, valid or vote (default: valid for K > 1, halt-first for K = 1).",
+        ),
+    ] = None,
+    noise: Annotated[
+        float, typer.Option("--noise", help="SIGMA: Gaussian noise on z for samples 2..K.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the views and the noise.")] = 0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Rows (puzzle-samples) per batch.")
+    ] = 512,
     device_name: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32 or bf16.")] = "auto",
     runs_dir: Annotated[
@@ -109,14 +142,16 @@ def solve_command(
     ] = Path("runs"),
 ) -> None:
     """Solve puzzles with a trained model: final boards and verdicts, or every step."""
+    k = _default_k() if samples is None else samples
     _check_counts(
         max_steps=max_steps,
         n_latent=n_latent,
         n_cycles=n_cycles,
         n_heads=n_heads,
-        tta=tta,
+        samples=k,
         batch_size=batch_size,
     )
+    rule = check_sampling(k, select, noise)
     started = time.perf_counter()
     import numpy as np
 
@@ -155,11 +190,9 @@ def solve_command(
         "keep_steps": show_steps or as_json,
         "precision": precision,
     }
-    run = _solve_all(trained.model, puzzles, tta, seed, options, err)
+    run = _solve_all(trained.model, puzzles, k, rule, noise, seed, options, err)
     run.solutions, run.n_solutions = exact.solutions, exact.n_solutions
     run.verdicts = judge_batch(puzzles, run.final, exact.solutions)
-    if run.tta is not None:
-        run.plain_verdicts = judge_batch(puzzles, run.result.final, exact.solutions)
     run.wall_seconds = time.perf_counter() - started
     if as_json:
         for row in range(len(puzzles)):
@@ -177,26 +210,39 @@ class _Run:
     """What one `trm solve` computed: traces, the answers judged, exact solutions, verdicts."""
 
     puzzles: np.ndarray  # (N, 81)
-    result: SolveResult  # the traces (the identity views when --tta)
-    final: np.ndarray  # (N, 81) the answers judged: voted when --tta
-    k: int  # views per puzzle (1: no TTA)
+    result: SolveResult  # the selected samples' traces (the identity samples' with vote)
+    final: np.ndarray  # (N, 81) the answers judged: the selected (or voted) ones
+    k: int  # samples per puzzle (1: one trajectory)
     model_seconds: float  # time spent in the model
-    tta: TTAResult | None = None
+    sampled: SampleResult
+    noise: float = 0.0
     solutions: np.ndarray | None = None  # (N, 81) exact solutions, zeros where there is none
     n_solutions: np.ndarray | None = None  # (N,) solutions counted, capped at 2
     verdicts: Verdicts | None = None
-    plain_verdicts: Verdicts | None = None  # the identity views' verdicts when --tta
     wall_seconds: float = 0.0
 
 
+def _default_k() -> int:
+    from engine.solving import DEFAULT_SAMPLES
+
+    return DEFAULT_SAMPLES
+
+
 def _solve_all(
-    model: Any, puzzles: np.ndarray, k: int, seed: int, options: dict[str, Any], err: Console
+    model: Any,
+    puzzles: np.ndarray,
+    k: int,
+    rule: str,
+    noise: float,
+    seed: int,
+    options: dict[str, Any],
+    err: Console,
 ) -> _Run:
-    """Solve (or vote over ``k`` views), with a progress bar on stderr when it takes batches."""
+    """Solve ``k`` samples of every puzzle and select, with a progress bar on stderr when it
+    takes batches."""
     import numpy as np
 
-    from engine.inference import solve
-    from engine.tta import solve_tta
+    from engine.solving.sampling import solve_samples
 
     total = len(puzzles) * k
     bar = Progress(
@@ -214,14 +260,19 @@ def _solve_all(
 
     started = time.perf_counter()
     with bar:
-        if k == 1:
-            result = solve(model, puzzles, progress=advance, **options)
-            return _Run(puzzles, result, result.final, k, time.perf_counter() - started)
-        voted = solve_tta(
-            model, puzzles, k, np.random.default_rng(seed), progress=advance, **options
+        sampled = solve_samples(
+            model,
+            puzzles,
+            k,
+            np.random.default_rng(seed),
+            rule=rule,
+            noise=noise,
+            progress=advance,
+            **options,
         )
     seconds = time.perf_counter() - started
-    return _Run(puzzles, voted.plain, voted.grids, k, seconds, tta=voted)
+    trace = sampled.selected_trace()
+    return _Run(puzzles, trace, sampled.answers, k, seconds, sampled, noise)
 
 
 def _json_line(run: _Run, row: int) -> dict[str, Any]:
@@ -255,8 +306,22 @@ def _json_line(run: _Run, row: int) -> dict[str, Any]:
         "n_wrong": verdict.n_wrong,
         "n_solutions": int(run.n_solutions[row]),
     }
-    if run.tta is not None:
-        line["tta"] = {"k": run.k, "agreement": float(run.tta.agreement[row])}
+    sampled = run.sampled
+    line["samples"] = run.k
+    line["select"] = sampled.rule
+    line["selected"] = None if sampled.selected[row] < 0 else int(sampled.selected[row])
+    line["steps_spent"] = int(sampled.steps_spent[row])
+    line["per_sample"] = [
+        {
+            "halted_at": int(sampled.halted_at[row, j]),
+            "fired": bool(sampled.fired[row, j]),
+            "q_halt_logit": float(sampled.q_halt[row, j]),
+            "valid": bool(sampled.valid[row, j]),
+        }
+        for j in range(run.k)
+    ]
+    if sampled.agreement is not None:
+        line["agreement"] = float(sampled.agreement[row])
     return line
 
 
@@ -268,17 +333,24 @@ def _print_puzzle(out: Console, run: _Run, row: int, where: str, show_steps: boo
     halted_at = int(result.halted_at[row])
     solution = run.solutions[row] if run.n_solutions[row] > 0 else None
     out.print(Text(f"puzzle {row + 1} ({where})", style="bold"))
+    sampled = run.sampled
+    voted = sampled.agreement is not None
+    if show_steps and run.k > 1:
+        out.print(Text(_which_sample(run, row), style="dim"))
     if show_steps:
         for t in range(1, halted_at + 1):
             out.print(render_step(result, row, t, solution))
-    if run.tta is not None:
-        note = f"voted over {run.k} views · agreement {run.tta.agreement[row]:.2f}"
+    if voted:
+        note = f"voted over {run.k} samples · agreement {sampled.agreement[row]:.2f}"
         out.print(Text(note, style="dim"))
-    if run.tta is not None or not show_steps:
+    if voted or not show_steps:
         out.print(render_board(run.puzzles[row], run.final[row]))
-        if run.tta is None:
+        if not voted:
             p = halt_probability(result.q_halt_logit[row, -1])
-            out.print(Text(f"answer of step {halted_at} · halt p={p:.2f}", style="dim"))
+            note = f"answer of step {halted_at} · halt p={p:.2f}"
+            if run.k > 1:
+                note += f" · {_which_sample(run, row)}"
+            out.print(Text(note, style="dim"))
         out.print(render_verdict(run.verdicts[row]))
     if run.n_solutions[row] > 1:
         out.print(Text("note: this puzzle has several solutions", style="yellow"))
@@ -286,8 +358,19 @@ def _print_puzzle(out: Console, run: _Run, row: int, where: str, show_steps: boo
         out.print(Text("note: this puzzle has no solution", style="yellow"))
 
 
+def _which_sample(run: _Run, row: int) -> str:
+    """Which of the puzzle's samples is shown, why, and what the puzzle cost."""
+    sampled = run.sampled
+    chosen = int(sampled.selected[row])
+    spent = f"{int(sampled.steps_spent[row])} steps spent"
+    if chosen < 0:
+        return f"steps of sample 1/{run.k} (the vote picks no sample) · {spent}"
+    why = "its answer obeys the rules" if sampled.valid[row, chosen] else "halting head"
+    return f"sample {chosen + 1}/{run.k} selected ({sampled.rule}: {why}) · {spent}"
+
+
 def _summary(run: _Run, device: str, checkpoint: Path) -> list[str]:
-    """Solve rate, validity, mean halting step, puzzles/s; the TTA gain when --tta."""
+    """Solve rate, validity, mean halting step, puzzles/s; with samples, the steps they spent."""
     n = len(run.puzzles)
     solved, valid = int(run.verdicts.solved.sum()), int(run.verdicts.valid.sum())
     halted = run.result.halted_at
@@ -296,12 +379,15 @@ def _summary(run: _Run, device: str, checkpoint: Path) -> list[str]:
         f"cells right {_cells_right(run.verdicts)} · "
         f"mean halting step {halted.mean():.2f} (max {int(halted.max())})"
     ]
-    if run.tta is not None:
-        plain = int(run.plain_verdicts.solved.sum())
+    if run.k > 1:
+        sampled = run.sampled
+        noise = f", noise {run.noise:g}" if run.noise > 0 else ""
+        spent = sampled.steps_spent
+        any_valid = int(sampled.valid.any(axis=1).sum())
         lines.append(
-            f"tta x{run.k}: solved {solved}/{n} voted vs {plain}/{n} without "
-            f"({(solved - plain) / n:+.1%}) · cells right {_cells_right(run.verdicts)} vs "
-            f"{_cells_right(run.plain_verdicts)} · mean agreement {run.tta.agreement.mean():.3f}"
+            f"samples x{run.k} ({sampled.rule}{noise}): {spent.mean():.2f} steps spent per puzzle "
+            f"(summed over its samples; max {int(spent.max())}) · "
+            f"{any_valid}/{n} puzzles with a sample that obeys the rules"
         )
     several, none = int((run.n_solutions > 1).sum()), int((run.n_solutions == 0).sum())
     if several or none:

@@ -1,6 +1,6 @@
 """Inference throughput: puzzles/s of batched solving at full depth, halting on and off.
 
-Times ``engine.inference.solve`` (the SOLVE engineer's batched traces) with ``keep_steps=False``,
+Times ``engine.solving.inference.solve`` (the SOLVE engineer's batched traces) with ``keep_steps=False``,
 as ``trm solve`` runs a large file: one call per timed repetition solves one batch of
 ``batch_size`` puzzles (the bundled top1465 sample, repeated as needed). Batch 1 is the
 one-at-a-time baseline of the issue's "batched is 20x faster per puzzle" target.
@@ -21,8 +21,8 @@ import torch
 from engine.bench.rig import SAMPLE_PUZZLES
 from engine.bench.timing import Timing, time_call
 from engine.flops import eval_step_flops
-from engine.inference import solve
 from engine.model import TRM
+from engine.solving.inference import solve
 from puzzles.csv_format import read_csv
 
 BATCH_SIZES = (1, 8, 64, 512)

@@ -8,8 +8,8 @@ import torch
 
 from engine.checkpoint import load_checkpoint
 from engine.evaluate import load_trained_model
-from engine.inference import solve
 from engine.shipped import SHIPPED, shipped_checkpoint
+from engine.solving.inference import solve
 from puzzles.generate import generate, reveal
 
 MAX_BYTES = 4 * 2**20  # "a few MB at most"

@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console, RenderableType
 from rich.style import Style
 
-from engine.inference import SolveResult
+from engine.solving.inference import SolveResult
 from puzzles.grid import from_line
 from puzzles.verdict import Verdict
 from trm_tui.board import render_board, render_step, render_verdict

@@ -117,3 +117,18 @@ def test_an_unavailable_device_is_named_as_the_option(
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines == ["trm: error: --device: 'cuda' requested but CUDA is not available"]
+
+
+def test_sampled_solving_is_reported_beside_the_reference(run_and_data: tuple[Path, Path]) -> None:
+    run, data = run_and_data
+    args = [str(run), "--data", str(data), "--json", "--samples", "3", "--max-steps", "2"]
+    shown = runner.invoke(app, [*args, "--select", "halt-first"])
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["samples"] == 3 and report["select"] == "halt-first"
+    assert report["noise"] == 0.0 and report["max_steps"] == 2
+    assert 0.0 <= report["sampled_exact"] <= 1.0
+    # A barely trained model never halts: every sample runs both steps.
+    assert report["steps_spent"] == 3 * 2
+    bad = runner.invoke(app, [*args, "--select", "best"])
+    assert bad.exit_code == 2 and "--select: must be one of" in bad.output

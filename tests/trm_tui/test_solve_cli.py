@@ -110,14 +110,107 @@ def test_final_boards_for_few_puzzles_summary_only_for_many(
     assert "solved 0/21 (0.0%) · valid" in many.stdout and "mean halting step 1.00" in many.stdout
 
 
-def test_tta_reports_the_vote(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+def test_samples_report_the_vote(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
     puzzles = write_lines(tmp_path / "p.txt", 2)
-    result = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--tta", "3", "--json")
+    args = ["--checkpoint", checkpoints["at_once"], "--samples", "3", "--select", "vote"]
+    result = solve(puzzles, *args, "--json")
     assert result.exit_code == 0, result.output
     for line in result.stdout.splitlines():
         obj = json.loads(line)
-        assert obj["tta"]["k"] == 3 and 1 / 3 <= obj["tta"]["agreement"] <= 1.0
-    assert "tta x3: solved 0/2 voted vs 0/2 without" in result.stderr
+        assert obj["samples"] == 3 and obj["selected"] is None and obj["select"] == "vote"
+        assert 1 / 3 <= obj["agreement"] <= 1.0
+        assert obj["steps_spent"] == 3  # every sample halts at step 1; the vote waits for all
+    assert "samples x3 (vote): 3.00 steps spent per puzzle" in result.stderr
+    shown = solve(puzzles, *args)
+    assert "voted over 3 samples · agreement" in shown.stdout
+
+
+def test_json_reports_the_samples(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 2)
+    args = ["--checkpoint", checkpoints["never"], "--samples", "4", "--max-steps", "3"]
+    result = solve(puzzles, *args, "--json", "--select", "halt-first")
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines():
+        obj = json.loads(line)
+        assert obj["samples"] == 4 and obj["select"] == "halt-first"
+        assert obj["selected"] == 0  # none fired, all logits equal: the first sample
+        assert obj["steps_spent"] == 4 * 3  # nothing decided early: every sample ran 3 steps
+        assert len(obj["per_sample"]) == 4
+        for sample in obj["per_sample"]:
+            assert sample["halted_at"] == 3 and sample["fired"] is False
+            assert sample["valid"] is False and sample["q_halt_logit"] == pytest.approx(-10.0)
+    halting = solve(puzzles, "--checkpoint", checkpoints["at_once"], "--samples", "4", "--json")
+    for line in halting.stdout.splitlines():
+        obj = json.loads(line)
+        # valid by default; nothing valid, so halt-first: all fired at step 1, and left then.
+        assert obj["select"] == "valid" and obj["steps_spent"] == 4
+        assert [s["fired"] for s in obj["per_sample"]] == [True] * 4
+
+
+def test_show_steps_says_which_sample(tmp_path: Path, checkpoints: dict[str, Path]) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    result = solve(
+        puzzles, "--checkpoint", checkpoints["at_once"], "--samples", "2", "--show-steps"
+    )
+    assert result.exit_code == 0, result.output
+    assert "sample 1/2 selected (valid: halting head) · 2 steps spent" in result.stdout
+
+
+def test_bad_sampling_options_are_one_line_errors(
+    tmp_path: Path, checkpoints: dict[str, Path]
+) -> None:
+    puzzles = write_lines(tmp_path / "p.txt", 1)
+    for args, message in (
+        (["--select", "best"], "--select: must be one of halt-first, valid, vote"),
+        (["--noise", "-0.5"], "--noise: must be >= 0"),
+        (["--samples", "0"], "--samples: must be >= 1"),
+    ):
+        result = solve(puzzles, "--checkpoint", checkpoints["never"], *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize(
+    ("flags", "golden"), [((), "solve_boards.txt"), (("--show-steps",), "solve_steps.txt")]
+)
+def test_one_sample_prints_what_trm_solve_printed_before_samples(
+    flags: tuple[str, ...], golden: str
+) -> None:
+    """The golden files are `trm solve` output from before --samples existed (commit 79116a4):
+    the shipped model at fp32 on three easy and three generated puzzles."""
+    from engine.shipped import SHIPPED
+
+    given = (GOLDEN / "solve_input.txt").read_text()
+    args = ["-", "--checkpoint", str(SHIPPED), "--precision", "fp32", "--samples", "1", *flags]
+    result = runner.invoke(app, args, input=given)
+    assert result.exit_code == 0, result.output
+    expected = (GOLDEN / golden).read_text().splitlines()
+    # The last line holds timings and the device; everything else must be identical.
+    assert result.stdout.splitlines()[:-1] == expected[:-1]
+
+
+def test_one_sample_json_keeps_every_field_it_had() -> None:
+    from engine.shipped import SHIPPED
+
+    given = (GOLDEN / "solve_input.txt").read_text()
+    args = ["-", "--checkpoint", str(SHIPPED), "--precision", "fp32", "--samples", "1", "--json"]
+    result = runner.invoke(app, args, input=given)
+    assert result.exit_code == 0, result.output
+    before = [json.loads(line) for line in (GOLDEN / "solve_json.txt").read_text().splitlines()]
+    now = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(now) == len(before)
+    for old, new in zip(before, now, strict=True):
+        for key, value in old.items():
+            if key == "steps":
+                for o, n in zip(value, new[key], strict=True):
+                    assert {**o, "q_halt_logit": 0} == {**n, "q_halt_logit": 0}
+                    assert n["q_halt_logit"] == pytest.approx(o["q_halt_logit"], abs=1e-4)
+            else:
+                assert new[key] == value, key
+        assert new["samples"] == 1 and new["selected"] == 0
+        assert new["steps_spent"] == new["halted_at"] == new["per_sample"][0]["halted_at"]
 
 
 def test_reads_standard_input(checkpoints: dict[str, Path]) -> None:
@@ -204,7 +297,7 @@ def test_a_fresh_install_solves_a_sample_with_the_shipped_model(
     result = solve(sample, "--show-steps")
     assert result.exit_code == 0, result.output
     assert SHIPPED.name in result.stdout
-    assert "step 1/16" in result.stdout
+    assert "step 1/" in result.stdout and "selected (valid" in result.stdout
     verdicts = [result.stdout.count(v) for v in ("✓ solved", "✗ wrong", "✗ invalid")]
     assert sum(verdicts) == 5  # a verdict for each of the file's five puzzles
     assert verdicts[0] >= 2  # it was trained on easier puzzles (28-46 givens), yet solves some

@@ -18,7 +18,7 @@ from puzzles.solver import solve as exact_solve
 from tests.engine.test_data import make_puzzles
 from trm_tui.dashboard.app import Dashboard
 from trm_tui.dashboard.screens.solve import SolveDone, SolvePane, sample_puzzles
-from trm_tui.dashboard.solving import SolveTrace
+from trm_tui.dashboard.solving import SampleLine, SolveTrace
 from trm_tui.dashboard.source import FileSource
 
 from .helpers import screen_text
@@ -75,6 +75,63 @@ async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
         assert pane.step == 1
         await pilot.press("right_square_bracket")  # another puzzle clears the trace
         assert pane.index == 1 and pane.trace is None
+
+
+def _fake_samples() -> SolveTrace:
+    """Three samples of the first sample puzzle: the second (solved at step 3) is selected; the
+    third ran one step and halted with a wrong answer."""
+    selected = _fake_trace()
+    puzzle, solution = selected.result.puzzles[0], selected.solution
+    wrong = solution.copy()
+    wrong[np.flatnonzero(puzzle == 0)[0]] = solution[np.flatnonzero(puzzle == 0)[0]] % 9 + 1
+
+    def one_step(grid: np.ndarray, q: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            puzzles=puzzle[None],
+            grids=grid[None, None].astype(np.uint8),
+            confidence=np.full((1, 1, 81), 0.5, dtype=np.float32),
+            q_halt_logit=np.array([[q]], dtype=np.float32),
+            halted_at=np.array([1]),
+            final=grid[None],
+        )
+
+    samples = (
+        SampleLine(one_step(wrong, -2.0), valid=False),
+        SampleLine(selected.result, valid=True),
+        SampleLine(one_step(wrong, 2.0), valid=False),
+    )
+    return SolveTrace(
+        selected.result,
+        solution,
+        selected.checkpoint,
+        selected.step,
+        samples=samples,
+        selected=1,
+        rule="valid",
+        steps_spent=5,
+    )
+
+
+async def test_the_samples_list_shows_each_sample_and_steps_through_any(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(SolvePane)
+        app.post_message(SolveDone(_fake_samples()))
+        await _until(pilot, lambda: "3 samples · valid · 5 steps spent" in screen_text(app))
+        text = screen_text(app)
+        assert "   1  steps  1  halt p 0.12  ✗ invalid" in text
+        assert "▶  2  steps  3  halt p 0.95  ✓ valid    ← selected" in text
+        assert "   3  steps  1  halt p 0.88  ✗ invalid" in text
+        assert "sample 2/3 · step 1/3" in text  # the selected sample is shown first
+        await pilot.press("down")
+        await _until(pilot, lambda: "▶  3  steps  1" in screen_text(app))
+        assert pane.shown == 2 and pane.last_step == 1
+        assert "sample 3/3 · step 1/1" in screen_text(app)
+        await pilot.press("down", "end")  # wraps round to the first sample
+        assert pane.shown == 0 and pane.step == 1
+        await pilot.press("up", "up")
+        assert pane.shown == 1 and pane.last_step == 3
 
 
 async def test_a_typed_bad_puzzle_is_a_notice(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """The solve view: pick a puzzle (bundled samples, a file, or typed) and step through the
 model's supervision steps (next, previous, play/pause, first, last) with the board renderer of
 `trm solve --show-steps` (``trm_tui.board``): changed cells, confidence, halting probability
-per step and the verdict. The model runs in a thread worker, never on the UI thread."""
+per step and the verdict. The puzzle is solved as K samples, as `trm solve` does; a list shows
+each one (steps run, halting probability, valid or not, which was selected) and up/down (j/k)
+picks the one to step through, the selected one first. The model runs in a thread worker, never
+on the UI thread."""
 
 from __future__ import annotations
 
@@ -55,14 +58,34 @@ def sample_puzzles() -> list[ParsedPuzzle]:
     return found
 
 
-def halt_strip(trace: SolveTrace, step: int) -> Text:
+def halt_strip(trace: SolveTrace, step: int, sample: int | None = None) -> Text:
     """Halting probability per step as blocks; the shown step is underlined."""
-    logits = trace.result.q_halt_logit[0]
-    last = int(trace.result.halted_at[0])
+    result = trace.sample(trace.selected if sample is None else sample)
+    logits = result.q_halt_logit[0]
+    last = int(result.halted_at[0])
     out = Text("halt p per step ", style="dim")
     for t in range(1, last + 1):
         p = halt_probability(float(logits[t - 1]))
         out.append(BLOCKS[max(1, round(p * 8))], style="bold reverse" if t == step else "green")
+    return out
+
+
+def samples_list(trace: SolveTrace, shown: int) -> Text:
+    """One line per sample: steps run, final halting probability, valid or not, selected."""
+    out = Text(
+        f"{trace.n_samples} samples · {trace.rule} · {trace.steps_spent} steps spent\n",
+        style="dim",
+    )
+    for j in range(trace.n_samples):
+        result = trace.sample(j)
+        ran = int(result.halted_at[0])
+        p = halt_probability(float(result.q_halt_logit[0, ran - 1]))
+        valid = trace.samples[j].valid if trace.samples else None
+        mark = "" if valid is None else ("✓ valid  " if valid else "✗ invalid")
+        line = f"{'▶' if j == shown else ' '} {j + 1:>2}  steps {ran:>2}  halt p {p:.2f}  {mark}"
+        if j == trace.selected:
+            line += "  ← selected"
+        out.append(line + "\n", style="bold" if j == shown else "")
     return out
 
 
@@ -79,6 +102,8 @@ class SolvePane(Vertical):
         Binding("r", "solve", "Solve"),
         Binding("right_square_bracket", "puzzle(1)", "Next puzzle"),
         Binding("left_square_bracket", "puzzle(-1)", "Prev puzzle"),
+        Binding("down,j", "sample(1)", "Next sample"),
+        Binding("up,k", "sample(-1)", "Prev sample"),
     ]
 
     def __init__(self, **kwargs: object) -> None:
@@ -87,6 +112,7 @@ class SolvePane(Vertical):
         self.index = 0
         self.trace: SolveTrace | None = None
         self.step = 1
+        self.shown = 0  # the sample being stepped through
         self.player: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -98,6 +124,7 @@ class SolvePane(Vertical):
         with Horizontal(id="solve-body"), VerticalScroll():
             yield Static("", id="board")
             yield Static("", id="halt-strip")
+            yield Static("", id="samples")
 
     def on_mount(self) -> None:
         """Start on the bundled samples."""
@@ -123,6 +150,7 @@ class SolvePane(Vertical):
         )
         self.query_one("#board", Static).update(render_board(puzzle.grid, puzzle.grid))
         self.query_one("#halt-strip", Static).update("")
+        self.query_one("#samples", Static).update("")
 
     def _status(self, text: str) -> None:
         self.query_one("#solve-status", Static).update(Text(text))
@@ -164,28 +192,44 @@ class SolvePane(Vertical):
 
     def show_trace(self, trace: SolveTrace) -> None:
         """A finished trace: show its first step."""
-        self.trace, self.step = trace, 1
+        self.trace, self.step, self.shown = trace, 1, trace.selected
         self._draw()
 
     def _draw(self) -> None:
         trace = self.trace
         if trace is None:
             return
-        board: RenderableType = render_step(trace.result, 0, self.step, trace.solution)
+        result = trace.sample(self.shown)
+        board: RenderableType = render_step(result, 0, self.step, trace.solution)
         self.query_one("#board", Static).update(board)
         where = " · ".join(filter(None, [f"{trace.checkpoint} (step {trace.step})", trace.device]))
-        keys = "←/→ step · space play · home/end · [ ] puzzle"
+        keys = "←/→ step · space play · home/end · ↑/↓ sample · [ ] puzzle"
         self.query_one("#halt-strip", Static).update(
-            Group(halt_strip(trace, self.step), Text(where, style="dim"), Text(keys, style="dim"))
+            Group(
+                halt_strip(trace, self.step, self.shown),
+                Text(where, style="dim"),
+                Text(keys, style="dim"),
+            )
         )
+        self.query_one("#samples", Static).update(samples_list(trace, self.shown))
+        which = f" · sample {self.shown + 1}/{trace.n_samples}" if trace.n_samples > 1 else ""
         self._status(
-            f"puzzle {self.index + 1}/{len(self.puzzles)} · step {self.step}/{self.last_step}"
+            f"puzzle {self.index + 1}/{len(self.puzzles)}{which} · "
+            f"step {self.step}/{self.last_step}"
         )
 
     @property
     def last_step(self) -> int:
         """The step whose answer is final (1 before solving)."""
-        return int(self.trace.result.halted_at[0]) if self.trace else 1
+        return int(self.trace.sample(self.shown).halted_at[0]) if self.trace else 1
+
+    def action_sample(self, delta: int) -> None:
+        """Step through another of the puzzle's samples, from its first step."""
+        if self.trace is None or self.trace.n_samples < 2:
+            return
+        self.shown = (self.shown + delta) % self.trace.n_samples
+        self.step = 1
+        self._draw()
 
     def action_step(self, delta: int) -> None:
         """Move ``delta`` supervision steps, within 1..last."""

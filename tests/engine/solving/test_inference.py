@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from engine.config import tiny
-from engine.inference import solve
 from engine.model import TRM, Carry, StepOutput
+from engine.solving.inference import solve
 
 N_SUP = 4  # the tiny preset's N_sup
 
