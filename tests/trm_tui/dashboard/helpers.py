@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from textual.app import App
+from textual.pilot import Pilot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_RUN = FIXTURES / "cpu-cgar"
@@ -37,3 +39,53 @@ def screen_text(app: App) -> str:
     # The compositor's full update is what App.export_screenshot prints before its SVG export.
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text()
+
+
+async def wait_until(
+    pilot: Pilot, condition: Callable[[], bool], what: str, tries: int = 2000
+) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``tries`` short pauses.
+
+    The bound is a number of event-loop turns, not a deadline: a loaded CPU makes each turn
+    slower, so the wait stretches with the machine instead of running out."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition(), f"the dashboard never got to: {what}"
+
+
+def _train_line(step: int, extra: bytes) -> bytes:
+    return b'{"v":1,"kind":"train","step":%d,"time":1.0,"loss":0.5%s}' % (step, extra)
+
+
+# One line of each kind that must be a notice and never stop the reader: each would add a loss
+# point if it were taken for an event.
+BAD_LINES: dict[str, bytes] = {
+    "a 5000-digit integer": _train_line(7, b',"lm_loss":' + b"9" * 5000),
+    "an integer too large for a float": _train_line(7, b',"lr":1' + b"0" * 400),
+    "a float that overflows": _train_line(7, b',"lr":1e400'),
+    "an array": b"[1,2]",
+    "a string": b'"x"',
+    "null": b"null",
+    "a step that is text": b'{"v":1,"kind":"train","step":"abc","time":1.0,"loss":0.5}',
+    "a loss that is an object": b'{"v":1,"kind":"train","step":7,"time":1.0,"loss":{}}',
+    "NaN": b'{"v":1,"kind":"train","step":7,"time":1.0,"loss":NaN}',
+    "-Infinity": b'{"v":1,"kind":"train","step":7,"time":1.0,"loss":-Infinity}',
+    "invalid UTF-8": _train_line(7, b',"note":"\xff\xfe"'),
+    "an enormous line": _train_line(7, b',"pad":"' + b"a" * (2 << 20) + b'"'),
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+    "no kind": b'{"v":1,"step":7,"time":1.0,"loss":0.5}',
+}
+
+
+def write_run_with_bad_lines(runs: Path, name: str = "bad") -> tuple[Path, list[int]]:
+    """The fixture run with every :data:`BAD_LINES` entry between its lines; their line numbers."""
+    run = copy_run(runs, name, n_lines=0)
+    good = [line.encode() for line in fixture_lines()]
+    lines, bad_numbers = good[:4], []
+    for bad in BAD_LINES.values():
+        lines.append(bad + b"\n")
+        bad_numbers.append(len(lines))
+    (run / "events.jsonl").write_bytes(b"".join(lines + good[4:]))
+    return run, bad_numbers
