@@ -42,16 +42,17 @@ def screen_text(app: App) -> str:
 
 
 async def wait_until(
-    pilot: Pilot, condition: Callable[[], bool], what: str, tries: int = 2000
+    pilot: Pilot, condition: Callable[[], bool], what: str = "the awaited state", tries: int = 1200
 ) -> None:
     """Let the app run until ``condition()`` holds; fail after ``tries`` short pauses.
 
-    The bound is a number of event-loop turns, not a deadline: a loaded CPU makes each turn
-    slower, so the wait stretches with the machine instead of running out."""
+    The bound is a number of pauses, not a deadline: on a loaded CPU each pause lasts longer
+    (the app's turns and the source's polls with it), so the wait stretches with the machine
+    instead of running out; unloaded, 1200 pauses are a minute."""
     for _ in range(tries):
         if condition():
             return
-        await pilot.pause(0.02)
+        await pilot.pause(0.05)
     assert condition(), f"the dashboard never got to: {what}"
 
 

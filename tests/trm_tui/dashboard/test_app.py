@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TabbedContent
 
 from trm_tui.dashboard.app import Dashboard
@@ -18,19 +16,11 @@ from trm_tui.dashboard.widgets.chart import LineChart
 from trm_tui.dashboard.widgets.timeline import StageTimeline
 from trm_tui.dashboard.widgets.weights import WeightsBars
 
-from .helpers import copy_run, fixture_lines, screen_text
+from .helpers import copy_run, fixture_lines, screen_text, wait_until
 
 
 def _app(root: Path, open_run: Path | None = None) -> Dashboard:
     return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.2), open_run=open_run)
-
-
-async def _until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Let the app run until ``condition()`` holds (fails the test after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.05)
 
 
 def _loss_points(app: Dashboard) -> int:
@@ -51,8 +41,8 @@ async def test_opening_a_finished_run_replays_it_at_80x24(tmp_path: Path) -> Non
     run = copy_run(tmp_path)
     app = _app(run, open_run=run)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.histories[run].run_end != {} and app.n_redraws > 0)
-        await _until(pilot, lambda: "finished" in screen_text(app))
+        await wait_until(pilot, lambda: app.histories[run].run_end != {} and app.n_redraws > 0)
+        await wait_until(pilot, lambda: "finished" in screen_text(app))
         assert app.query_one(TabbedContent).active == "training"
         text = screen_text(app)
         assert "stage 3/3 · n=6 T=3 · effective depth 42" in text
@@ -70,10 +60,10 @@ async def test_timeline_and_weights_follow_a_stage_event(tmp_path: Path) -> None
     app = _app(run, open_run=run)
     async with app.run_test(size=(100, 32)) as pilot:
         timeline = app.query_one(StageTimeline)
-        await _until(pilot, lambda: "stage 1/3" in screen_text(app))
+        await wait_until(pilot, lambda: "stage 1/3" in screen_text(app))
         assert timeline.history is not None and timeline.history.current_stage.n == 2
         _append(run, lines[stage2 : stage2 + 2])
-        await _until(pilot, lambda: "stage 2/3 · n=4 T=2" in screen_text(app))
+        await wait_until(pilot, lambda: "stage 2/3 · n=4 T=2" in screen_text(app))
         assert "next: stage 3 (n=6 T=3) at step 375" in screen_text(app)
         weights = app.query_one(WeightsBars)
         assert weights.history is not None
@@ -86,10 +76,10 @@ async def test_charts_grow_as_lines_are_appended(tmp_path: Path) -> None:
     run = copy_run(tmp_path, n_lines=4)
     app = _app(run, open_run=run)
     async with app.run_test(size=(100, 32)) as pilot:
-        await _until(pilot, lambda: _loss_points(app) == 2)
+        await wait_until(pilot, lambda: _loss_points(app) == 2)
         _append(run, lines[4:12])
         expected = sum('"kind":"train"' in line for line in lines[:12])
-        await _until(pilot, lambda: _loss_points(app) == expected)
+        await wait_until(pilot, lambda: _loss_points(app) == expected)
         assert expected > 2
 
 
@@ -99,12 +89,12 @@ async def test_redraws_are_paced_when_a_run_writes_fast(tmp_path: Path) -> None:
     run = copy_run(tmp_path, n_lines=3)
     app = _app(run, open_run=run)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.n_redraws >= 1)
+        await wait_until(pilot, lambda: app.n_redraws >= 1)
         before, start = app.n_redraws, time.monotonic()
         for line in lines[3:]:
             _append(run, [line])
             await pilot.pause(0.01)
-        await _until(pilot, lambda: app.histories[run].run_end != {})
+        await wait_until(pilot, lambda: app.histories[run].run_end != {})
         await pilot.pause(0.3)
         elapsed = time.monotonic() - start
         assert app.n_redraws - before <= 4 * elapsed + 2  # at most REDRAW_HZ = 4 per second
@@ -117,12 +107,12 @@ async def test_a_truncated_last_line_is_no_error_and_garbage_is_a_notice(tmp_pat
     _append(run, [lines[4][:30]])  # the writer is mid-line
     app = _app(run, open_run=run)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await _until(pilot, lambda: _loss_points(app) == 2)
+        await wait_until(pilot, lambda: _loss_points(app) == 2)
         await pilot.pause(0.3)
         assert _notices(app) == []
         _append(run, [lines[4][30:], "{garbage\n", lines[5]])
-        await _until(pilot, lambda: _loss_points(app) == 4)
-        await _until(pilot, lambda: any("not JSON" in n for n in _notices(app)))
+        await wait_until(pilot, lambda: _loss_points(app) == 4)
+        await wait_until(pilot, lambda: any("not JSON" in n for n in _notices(app)))
 
 
 async def test_missing_events_and_a_deleted_run_dir_are_notices(tmp_path: Path) -> None:
@@ -132,12 +122,12 @@ async def test_missing_events_and_a_deleted_run_dir_are_notices(tmp_path: Path) 
     shutil.copy(run / "config.json", empty / "config.json")
     app = _app(tmp_path, open_run=empty)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await pilot.pause(0.3)
-        assert "waiting for data" in screen_text(app)  # no events.jsonl: nothing to draw yet
+        # No events.jsonl: nothing to draw yet.
+        await wait_until(pilot, lambda: "waiting for data" in screen_text(app), "an empty chart")
         app.open_run(run, None)
-        await _until(pilot, lambda: _loss_points(app) == 2)
+        await wait_until(pilot, lambda: _loss_points(app) == 2)
         shutil.rmtree(run)
-        await _until(pilot, lambda: any("run directory is gone" in n for n in _notices(app)))
+        await wait_until(pilot, lambda: any("run directory is gone" in n for n in _notices(app)))
         assert _loss_points(app) == 2  # what was read stays on screen
 
 
@@ -147,8 +137,8 @@ async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         table = app.query_one(DataTable)
-        await _until(pilot, lambda: table.row_count == 2)
-        await _until(pilot, lambda: "625/625" in screen_text(app))
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await wait_until(pilot, lambda: "625/625" in screen_text(app))
         text = screen_text(app)
         assert "cpu-cgar" in text and "finished" in text and "cpu-baseline" in text
         names = [r.name for r in app.query_one("RunsPane").runs]
@@ -157,8 +147,8 @@ async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
         assert app.query_one("RunsPane").marked == baseline
         await pilot.press("up" if names.index("cpu-cgar") < names.index("cpu-baseline") else "down")
         await pilot.press("enter")
-        await _until(pilot, lambda: app.primary == cgar and app.compare == baseline)
-        await _until(
+        await wait_until(pilot, lambda: app.primary == cgar and app.compare == baseline)
+        await wait_until(
             pilot,
             lambda: any(
                 line.label.startswith("vs ") for line in app.query(LineChart).first().lines

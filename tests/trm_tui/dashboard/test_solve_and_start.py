@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 from puzzles.csv_format import write_csv
@@ -21,18 +18,11 @@ from trm_tui.dashboard.screens.solve import SolveDone, SolvePane, sample_puzzles
 from trm_tui.dashboard.solving import SolveTrace
 from trm_tui.dashboard.source import FileSource
 
-from .helpers import screen_text
+from .helpers import screen_text, wait_until
 
 
 def _app(root: Path) -> Dashboard:
     return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.5))
-
-
-async def _until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.1)
 
 
 def _fake_trace() -> SolveTrace:
@@ -62,13 +52,13 @@ async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
         pane = app.query_one(SolvePane)
         assert len(pane.puzzles) >= 5  # the bundled samples
         app.post_message(SolveDone(_fake_trace()))
-        await _until(pilot, lambda: "step 1/3 · halt p=0.02" in screen_text(app))
+        await wait_until(pilot, lambda: "step 1/3 · halt p=0.02" in screen_text(app))
         await pilot.press("right")
-        await _until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
+        await wait_until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
         assert pane.step == 2 and "solved" not in screen_text(app)
         await pilot.press("end")
         assert pane.step == 3
-        await _until(pilot, lambda: "✓ solved" in screen_text(app))
+        await wait_until(pilot, lambda: "✓ solved" in screen_text(app))
         await pilot.press("right")  # stays on the last step
         assert pane.step == 3
         await pilot.press("left", "home")
@@ -85,7 +75,7 @@ async def test_a_typed_bad_puzzle_is_a_notice(tmp_path: Path) -> None:
         box.value = "12345"
         box.focus()
         await pilot.press("enter")
-        await _until(pilot, lambda: any("<typed>" in n.message for n in app._notifications))
+        await wait_until(pilot, lambda: any("<typed>" in n.message for n in app._notifications))
 
 
 @pytest.mark.slow
@@ -105,12 +95,12 @@ async def test_solve_view_runs_a_trained_model(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("3", "r")
         pane = app.query_one(SolvePane)
-        await _until(pilot, lambda: pane.trace is not None, timeout=60)
+        await wait_until(pilot, lambda: pane.trace is not None, tries=5000)
         assert pane.trace is not None and pane.trace.checkpoint.parent == run / "checkpoints"
         last = pane.last_step
         assert 1 <= last <= 4  # tiny: N_sup = 4
         await pilot.press("end")
-        await _until(pilot, lambda: f"step {last}/{last}" in screen_text(app))
+        await wait_until(pilot, lambda: f"step {last}/{last}" in screen_text(app))
         assert any(word in screen_text(app) for word in ("solved", "wrong", "invalid"))
 
 
@@ -127,14 +117,18 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
         app.query_one("#data", Input).value = str(data)
         app.query_one("#sets", Input).value = "train.max_steps=100000 train.eval_every=100000"
         await pilot.click("#start-run")
-        await _until(pilot, lambda: bool(app.launched))
+        await wait_until(pilot, lambda: bool(app.launched))
         process = app.launched[0]
         try:
             assert process.run_dir.parent == runs and app.primary == process.run_dir
-            await _until(pilot, lambda: app.histories[process.run_dir].train["loss"].steps, 90)
+            await wait_until(
+                pilot, lambda: bool(app.histories[process.run_dir].train["loss"].steps), tries=5000
+            )
             await pilot.press("4")
             await pilot.click("#stop-run")
-            await _until(pilot, lambda: app.histories[process.run_dir].run_end != {}, 60)
+            await wait_until(
+                pilot, lambda: app.histories[process.run_dir].run_end != {}, tries=5000
+            )
         finally:
             process.stop()  # a no-op when the stop button already sent SIGINT
             process.process.wait(timeout=60)
@@ -142,4 +136,4 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
         assert app.histories[process.run_dir].run_end["reason"] == "interrupted"
         assert process.process.returncode == 130
         assert (process.run_dir / "checkpoints" / "latest.pt").is_file()
-        await _until(pilot, lambda: "exited (130)" in screen_text(app))
+        await wait_until(pilot, lambda: "exited (130)" in screen_text(app))
