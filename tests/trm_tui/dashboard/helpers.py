@@ -6,10 +6,12 @@ import io
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input, TabbedContent
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_RUN = FIXTURES / "cpu-cgar"
@@ -90,3 +92,36 @@ def write_run_with_bad_lines(runs: Path, name: str = "bad") -> tuple[Path, list[
         bad_numbers.append(len(lines))
     (run / "events.jsonl").write_bytes(b"".join(lines + good[4:]))
     return run, bad_numbers
+
+
+def record_notices(app: App) -> list[str]:
+    """Every notice ``app`` gives from now on, kept after its toast times out.
+
+    Textual drops a notification after its timeout (seconds of wall time); on a loaded CPU a
+    test may look later than that, so it reads this record instead of the live toasts."""
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return seen
+
+
+async def show_tab(pilot: Pilot, key: str, tab: str) -> None:
+    """Press ``key`` and wait until ``tab`` is the one shown."""
+    await pilot.press(key)
+    tabs = pilot.app.query_one(TabbedContent)
+    await wait_until(pilot, lambda: tabs.active == tab, f"the {tab} tab")
+
+
+async def submit_puzzle(pilot: Pilot, text: str) -> None:
+    """Go to the solve tab, type ``text`` into its input line and press enter."""
+    await show_tab(pilot, "3", "solve")
+    box = pilot.app.query_one("#puzzle-input", Input)
+    box.value = text
+    box.focus()
+    await wait_until(pilot, lambda: pilot.app.focused is box, "the input line focused")
+    await pilot.press("enter")

@@ -16,7 +16,14 @@ from trm_tui.dashboard.widgets.chart import LineChart
 from trm_tui.dashboard.widgets.timeline import StageTimeline
 from trm_tui.dashboard.widgets.weights import WeightsBars
 
-from .helpers import copy_run, fixture_lines, screen_text, wait_until
+from .helpers import (
+    copy_run,
+    fixture_lines,
+    record_notices,
+    screen_text,
+    show_tab,
+    wait_until,
+)
 
 
 def _app(root: Path, open_run: Path | None = None) -> Dashboard:
@@ -31,10 +38,6 @@ def _loss_points(app: Dashboard) -> int:
 def _append(run: Path, lines: list[str]) -> None:
     with (run / "events.jsonl").open("a") as f:
         f.write("".join(lines))
-
-
-def _notices(app: Dashboard) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def test_opening_a_finished_run_replays_it_at_80x24(tmp_path: Path) -> None:
@@ -106,13 +109,14 @@ async def test_a_truncated_last_line_is_no_error_and_garbage_is_a_notice(tmp_pat
     run = copy_run(tmp_path, n_lines=4)
     _append(run, [lines[4][:30]])  # the writer is mid-line
     app = _app(run, open_run=run)
+    notices = record_notices(app)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await wait_until(pilot, lambda: _loss_points(app) == 2)
         await pilot.pause(0.3)
-        assert _notices(app) == []
+        assert notices == []
         _append(run, [lines[4][30:], "{garbage\n", lines[5]])
         await wait_until(pilot, lambda: _loss_points(app) == 4)
-        await wait_until(pilot, lambda: any("not JSON" in n for n in _notices(app)))
+        await wait_until(pilot, lambda: any("not JSON" in n for n in notices))
 
 
 async def test_missing_events_and_a_deleted_run_dir_are_notices(tmp_path: Path) -> None:
@@ -121,13 +125,14 @@ async def test_missing_events_and_a_deleted_run_dir_are_notices(tmp_path: Path) 
     empty.mkdir()
     shutil.copy(run / "config.json", empty / "config.json")
     app = _app(tmp_path, open_run=empty)
+    notices = record_notices(app)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         # No events.jsonl: nothing to draw yet.
         await wait_until(pilot, lambda: "waiting for data" in screen_text(app), "an empty chart")
         app.open_run(run, None)
         await wait_until(pilot, lambda: _loss_points(app) == 2)
         shutil.rmtree(run)
-        await wait_until(pilot, lambda: any("run directory is gone" in n for n in _notices(app)))
+        await wait_until(pilot, lambda: any("run directory is gone" in n for n in notices))
         assert _loss_points(app) == 2  # what was read stays on screen
 
 
@@ -144,7 +149,7 @@ async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
         names = [r.name for r in app.query_one("RunsPane").runs]
         await pilot.press(*["down"] * names.index("cpu-baseline"))
         await pilot.press("space")
-        assert app.query_one("RunsPane").marked == baseline
+        await wait_until(pilot, lambda: app.query_one("RunsPane").marked == baseline, "the mark")
         await pilot.press("up" if names.index("cpu-cgar") < names.index("cpu-baseline") else "down")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.primary == cgar and app.compare == baseline)
@@ -165,25 +170,27 @@ async def test_keys_switch_tabs_show_help_toggle_theme_and_quit(tmp_path: Path) 
         tabs = app.query_one(TabbedContent)
         for key, tab in (("2", "training"), ("3", "solve"), ("4", "start"), ("1", "runs")):
             await pilot.press(key)
-            assert tabs.active == tab
+            await wait_until(pilot, lambda tab=tab: tabs.active == tab, f"tab {tab}")
         await pilot.press("question_mark")
-        assert app.screen.query("HelpPanel")
+        await wait_until(pilot, lambda: bool(app.screen.query("HelpPanel")), "the help panel")
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        await wait_until(pilot, lambda: not app.screen.query("HelpPanel"), "no help panel")
         theme = app.theme
         await pilot.press("t")
-        assert app.theme != theme
-        await pilot.press("3")
-        app.query_one("#puzzle-input", Input).focus()
+        await wait_until(pilot, lambda: app.theme != theme, "the other theme")
+        await show_tab(pilot, "3", "solve")
+        box = app.query_one("#puzzle-input", Input)
+        box.focus()
+        await wait_until(pilot, lambda: app.focused is box, "the input focused")
         await pilot.press("1", "2")
+        await wait_until(pilot, lambda: box.value == "12", "the typed digits")
         assert tabs.active == "solve"  # digits typed into a text box are text, not tab keys
-        assert app.query_one("#puzzle-input", Input).value == "12"
-        app.query_one(DataTable).focus()
-        await pilot.pause()
+        table = app.query_one(DataTable)
+        table.focus()
+        await wait_until(pilot, lambda: app.focused is table, "the table focused")
         assert app.return_code is None
         await pilot.press("q")
-        assert app.return_code == 0  # q asked the app to exit
+        await wait_until(pilot, lambda: app.return_code == 0, "q asking the app to exit")
 
 
 async def test_runs_scanned_before_the_table_exists_are_shown_once_it_does(tmp_path: Path) -> None:

@@ -17,7 +17,14 @@ from trm_tui.dashboard.screens.runs import RunsPane
 from trm_tui.dashboard.source import EventsRead, EventTail, FileSource
 from trm_tui.dashboard.widgets.chart import LineChart
 
-from .helpers import BAD_LINES, copy_run, fixture_lines, wait_until, write_run_with_bad_lines
+from .helpers import (
+    BAD_LINES,
+    copy_run,
+    fixture_lines,
+    record_notices,
+    wait_until,
+    write_run_with_bad_lines,
+)
 
 N_TRAIN = sum('"kind":"train"' in line for line in fixture_lines())
 
@@ -28,10 +35,6 @@ def _app(root: Path, open_run: Path | None = None) -> Dashboard:
 
 def _loss_points(app: Dashboard) -> int:
     return sum(len(line.xs) for line in app.query(LineChart).first().lines)
-
-
-def _notices(app: Dashboard) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def test_the_tail_skips_each_bad_line_and_names_it(tmp_path: Path) -> None:
@@ -95,6 +98,7 @@ async def test_a_run_with_bad_lines_shows_its_good_lines_and_the_other_runs(
     copy_run(tmp_path, "good")
     bad, numbers = write_run_with_bad_lines(tmp_path, "bad")
     app = _app(tmp_path, open_run=bad)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(pilot, lambda: _loss_points(app) == N_TRAIN, "every good train event")
         await wait_until(pilot, lambda: app.states.get(bad) == "finished", "the run's state")
@@ -102,7 +106,7 @@ async def test_a_run_with_bad_lines_shows_its_good_lines_and_the_other_runs(
         first = f"{bad / 'events.jsonl'}:{numbers[0]}:"
         more = f"(and {len(BAD_LINES) - 1} more)"
         await wait_until(
-            pilot, lambda: any(first in n and more in n for n in _notices(app)), "the notice"
+            pilot, lambda: any(first in n and more in n for n in notices), "the notice"
         )
         assert app.histories[bad].run_end["reason"] == "finished"
         assert {r.name for r in app.query_one(RunsPane).runs} == {"good", "bad"}
@@ -114,17 +118,18 @@ async def test_an_unreadable_events_file_is_a_notice_and_reading_goes_on(tmp_pat
     (broken / "events.jsonl").unlink()
     (broken / "events.jsonl").mkdir()  # opening it raises IsADirectoryError in the thread
     app = _app(tmp_path, open_run=broken)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(pilot, lambda: app.query_one(DataTable).row_count == 2, "both runs")
         await wait_until(
             pilot,
-            lambda: any("broken/events.jsonl" in n and "directory" in n for n in _notices(app)),
+            lambda: any("broken/events.jsonl" in n and "directory" in n for n in notices),
             "a notice about the unreadable file",
         )
         (broken / "events.jsonl").rmdir()
         (broken / "events.jsonl").write_text("".join(fixture_lines()[:4]))
         await wait_until(pilot, lambda: _loss_points(app) == 2, "the events once readable")
-        assert sum("cannot be read" in n for n in _notices(app)) == 1  # not once per poll
+        assert sum("cannot be read" in n for n in notices) == 1  # not once per poll
 
 
 def test_an_unreadable_events_file_is_told_once_until_it_changes(tmp_path: Path) -> None:
@@ -159,10 +164,11 @@ async def test_an_exception_on_one_line_is_a_notice_and_the_next_lines_are_read(
     monkeypatch.setattr(engine.events, "parse_line", flaky_parse)
     run = copy_run(tmp_path)
     app = _app(run, open_run=run)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(pilot, lambda: app.histories[run].run_end != {}, "the run's end")
         await wait_until(
-            pilot, lambda: any("surprise on this line" in n for n in _notices(app)), "the notice"
+            pilot, lambda: any("surprise on this line" in n for n in notices), "the notice"
         )
         assert _loss_points(app) == N_TRAIN - 1  # only the line that raised is missing
 
@@ -175,12 +181,11 @@ async def test_a_reader_that_dies_anyway_is_an_error_notice(
 
     monkeypatch.setattr(trm_tui.dashboard.source.FileSource, "follow", broken_follow)
     app = _app(copy_run(tmp_path))
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(
             pilot,
-            lambda: any(
-                "stopped reading" in n and "the loop itself broke" in n for n in _notices(app)
-            ),
+            lambda: any("stopped reading" in n and "the loop itself broke" in n for n in notices),
             "the error notice",
         )
 
@@ -199,9 +204,10 @@ async def test_a_run_that_cannot_be_listed_is_an_error_and_the_others_stay(
 
     monkeypatch.setattr(RunIndex, "_summarise", failing_summarise)
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(
-            pilot, lambda: any("a fault while summarising" in n for n in _notices(app)), "notice"
+            pilot, lambda: any("a fault while summarising" in n for n in notices), "notice"
         )
         await wait_until(pilot, lambda: app.query_one(DataTable).row_count == 1, "the good run")
         assert [r.name for r in app.query_one(RunsPane).runs] == ["good"]
@@ -248,7 +254,8 @@ async def test_a_read_that_raises_is_an_error_notice_and_the_next_reads_go_on(
     monkeypatch.setattr(EventTail, "read", failing_read)
     run = copy_run(tmp_path)
     app = _app(run, open_run=run)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         await wait_until(pilot, lambda: _loss_points(app) == N_TRAIN, "every train event")
-        told = [n for n in _notices(app) if "a fault in the tail" in n]
+        told = [n for n in notices if "a fault in the tail" in n]
         assert told == [f"{run}: reading its events failed: RuntimeError: a fault in the tail"]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from puzzles.csv_format import write_csv
 from puzzles.puzzle_set import PuzzleSet
@@ -18,7 +18,7 @@ from trm_tui.dashboard.screens.solve import SolveDone, SolvePane, sample_puzzles
 from trm_tui.dashboard.solving import SolveTrace
 from trm_tui.dashboard.source import FileSource
 
-from .helpers import screen_text, wait_until
+from .helpers import record_notices, screen_text, show_tab, submit_puzzle, wait_until
 
 
 def _app(root: Path) -> Dashboard:
@@ -48,7 +48,7 @@ def _fake_trace() -> SolveTrace:
 async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("3")
+        await show_tab(pilot, "3", "solve")
         pane = app.query_one(SolvePane)
         assert len(pane.puzzles) >= 5  # the bundled samples
         app.post_message(SolveDone(_fake_trace()))
@@ -57,25 +57,22 @@ async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
         assert pane.step == 2 and "solved" not in screen_text(app)
         await pilot.press("end")
-        assert pane.step == 3
         await wait_until(pilot, lambda: "✓ solved" in screen_text(app))
-        await pilot.press("right")  # stays on the last step
         assert pane.step == 3
-        await pilot.press("left", "home")
-        assert pane.step == 1
+        await pilot.press("right", "left")  # right stays on the last step, left goes back one
+        await wait_until(pilot, lambda: "step 2/3" in screen_text(app), "one step back")
+        await pilot.press("home")
+        await wait_until(pilot, lambda: "step 1/3" in screen_text(app), "the first step")
         await pilot.press("right_square_bracket")  # another puzzle clears the trace
-        assert pane.index == 1 and pane.trace is None
+        await wait_until(pilot, lambda: pane.index == 1 and pane.trace is None, "the next puzzle")
 
 
 async def test_a_typed_bad_puzzle_is_a_notice(tmp_path: Path) -> None:
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await pilot.press("3")
-        box = app.query_one("#puzzle-input", Input)
-        box.value = "12345"
-        box.focus()
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: any("<typed>" in n.message for n in app._notifications))
+        await submit_puzzle(pilot, "12345")
+        await wait_until(pilot, lambda: any("<typed>" in n for n in notices))
 
 
 @pytest.mark.slow
@@ -93,8 +90,10 @@ async def test_solve_view_runs_a_trained_model(tmp_path: Path) -> None:
     assert trained.exit_code == 0, trained.output
     app = _app(tmp_path / "runs")
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("3", "r")
+        await show_tab(pilot, "3", "solve")
         pane = app.query_one(SolvePane)
+        await wait_until(pilot, lambda: app.focused is pane, "the solve view focused")
+        await pilot.press("r")
         await wait_until(pilot, lambda: pane.trace is not None, tries=5000)
         assert pane.trace is not None and pane.trace.checkpoint.parent == run / "checkpoints"
         last = pane.last_step
@@ -113,7 +112,7 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
     runs.mkdir()
     app = _app(runs)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("4")
+        await show_tab(pilot, "4", "start")
         app.query_one("#data", Input).value = str(data)
         app.query_one("#sets", Input).value = "train.max_steps=100000 train.eval_every=100000"
         await pilot.click("#start-run")
@@ -124,7 +123,9 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
             await wait_until(
                 pilot, lambda: bool(app.histories[process.run_dir].train["loss"].steps), tries=5000
             )
-            await pilot.press("4")
+            await show_tab(pilot, "4", "start")
+            stop = app.query_one("#stop-run", Button)
+            await wait_until(pilot, lambda: not stop.disabled, "the stop button enabled")
             await pilot.click("#stop-run")
             await wait_until(
                 pilot, lambda: app.histories[process.run_dir].run_end != {}, tries=5000

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 import trm_tui.dashboard.screens.solve
 from puzzles.grid import to_line
@@ -14,19 +13,11 @@ from trm_tui.dashboard.app import Dashboard
 from trm_tui.dashboard.screens.solve import SolvePane, sample_puzzles
 from trm_tui.dashboard.source import FileSource
 
-from .helpers import wait_until
+from .helpers import record_notices, submit_puzzle, wait_until
 
 
 def _app(root: Path) -> Dashboard:
     return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.5))
-
-
-async def _submit(pilot: Pilot, text: str) -> None:
-    await pilot.press("3")
-    box = pilot.app.query_one("#puzzle-input", Input)
-    box.value = text
-    box.focus()
-    await pilot.press("enter")
 
 
 def _status(app: Dashboard) -> str:
@@ -37,12 +28,13 @@ async def test_a_directory_is_named_on_the_status_line(tmp_path: Path) -> None:
     folder = tmp_path / "puzzles"
     folder.mkdir()
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         shown = list(app.query_one(SolvePane).puzzles)
-        await _submit(pilot, str(folder))
+        await submit_puzzle(pilot, str(folder))
         expected = f"{folder}: is a directory, not a puzzle file"
         await wait_until(pilot, lambda: _status(app) == expected, "the status line")
-        assert any(n.message == expected for n in app._notifications)
+        assert expected in notices
         assert app.query_one(SolvePane).puzzles == shown  # what was shown stays
 
 
@@ -53,7 +45,7 @@ async def test_an_existing_file_is_read_as_a_puzzle_file(tmp_path: Path) -> None
     app = _app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         pane = app.query_one(SolvePane)
-        await _submit(pilot, str(path))
+        await submit_puzzle(pilot, str(path))
         await wait_until(pilot, lambda: len(pane.puzzles) == 2, "the file's puzzles")
         assert [p.source for p in pane.puzzles] == [str(path)] * 2
         assert "puzzle 1/2 (two.txt:1)" in _status(app)
@@ -64,7 +56,7 @@ async def test_text_that_is_no_path_is_a_typed_puzzle(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         pane = app.query_one(SolvePane)
-        await _submit(pilot, to_line(puzzle.grid))
+        await submit_puzzle(pilot, to_line(puzzle.grid))
         await wait_until(pilot, lambda: len(pane.puzzles) == 1, "the typed puzzle")
         assert pane.puzzles[0].source == "<typed>"
         assert (pane.puzzles[0].grid == puzzle.grid).all()
@@ -72,11 +64,10 @@ async def test_text_that_is_no_path_is_a_typed_puzzle(tmp_path: Path) -> None:
 
 async def test_text_too_long_for_a_file_name_is_still_typed_text(tmp_path: Path) -> None:
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
-        await _submit(pilot, "1" * 300)  # stat() of this name fails with "File name too long"
-        await wait_until(
-            pilot, lambda: any("<typed>" in n.message for n in app._notifications), "the notice"
-        )
+        await submit_puzzle(pilot, "1" * 300)  # stat() of this name fails with "File name too long"
+        await wait_until(pilot, lambda: any("<typed>" in n for n in notices), "the notice")
         assert app.is_running
 
 
@@ -90,11 +81,12 @@ async def test_a_file_that_cannot_be_read_is_a_notice(
         raise PermissionError(13, "Permission denied", str(path))
 
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
         # As root a chmod does not lock a file, so the refusal is made by hand (after the
         # bundled samples were read on mount).
         monkeypatch.setattr(trm_tui.dashboard.screens.solve, "read_puzzles", refuse)
-        await _submit(pilot, str(path))
+        await submit_puzzle(pilot, str(path))
         expected = f"{path}: cannot be read (Permission denied)"
         await wait_until(pilot, lambda: _status(app) == expected, "the status line")
-        assert app.is_running
+        assert expected in notices and app.is_running
