@@ -45,11 +45,14 @@ async def test_opening_a_finished_run_replays_it_at_80x24(tmp_path: Path) -> Non
     app = _app(run, open_run=run)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.histories[run].run_end != {} and app.n_redraws > 0)
-        await wait_until(pilot, lambda: "finished" in screen_text(app))
+        # All of it, not one part then the rest: a panel that grows by a row (the checkpoint
+        # line) is laid out a frame after it is drawn, and a loaded CPU can be looked at between.
+        shown = ("finished", "stage 3/3 · n=6 T=3 · effective depth 42", "625/625")
+        shown += ("step-625.pt (best)",)
+        await wait_until(
+            pilot, lambda: all(part in screen_text(app) for part in shown), "the whole run"
+        )
         assert app.query_one(TabbedContent).active == "training"
-        text = screen_text(app)
-        assert "stage 3/3 · n=6 T=3 · effective depth 42" in text
-        assert "625/625" in text and "step-625.pt (best)" in text
         kinds = [json.loads(line)["kind"] for line in fixture_lines()]
         assert _loss_points(app) == kinds.count("train")
 
@@ -66,12 +69,12 @@ async def test_timeline_and_weights_follow_a_stage_event(tmp_path: Path) -> None
         await wait_until(pilot, lambda: "stage 1/3" in screen_text(app))
         assert timeline.history is not None and timeline.history.current_stage.n == 2
         _append(run, lines[stage2 : stage2 + 2])
-        await wait_until(pilot, lambda: "stage 2/3 · n=4 T=2" in screen_text(app))
-        assert "next: stage 3 (n=6 T=3) at step 375" in screen_text(app)
+        shown = ("stage 2/3 · n=4 T=2", "next: stage 3 (n=6 T=3) at step 375")
+        shown += ("weights w_t · HSW λ=0.7",)
+        await wait_until(pilot, lambda: all(part in screen_text(app) for part in shown), "stage 2")
         weights = app.query_one(WeightsBars)
         assert weights.history is not None
         assert weights.history.supervision_weights()[0] > 0.3  # HSW: w_1 = 0.3 / (1 - 0.7^16)
-        assert "weights w_t · HSW λ=0.7" in screen_text(app)
 
 
 async def test_charts_grow_as_lines_are_appended(tmp_path: Path) -> None:
@@ -143,9 +146,8 @@ async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         table = app.query_one(DataTable)
         await wait_until(pilot, lambda: table.row_count == 2)
-        await wait_until(pilot, lambda: "625/625" in screen_text(app))
-        text = screen_text(app)
-        assert "cpu-cgar" in text and "finished" in text and "cpu-baseline" in text
+        shown = ("625/625", "cpu-cgar", "finished", "cpu-baseline")
+        await wait_until(pilot, lambda: all(part in screen_text(app) for part in shown), "runs")
         names = [r.name for r in app.query_one("RunsPane").runs]
         await pilot.press(*["down"] * names.index("cpu-baseline"))
         await pilot.press("space")
@@ -159,7 +161,7 @@ async def test_runs_list_marks_and_compares_two_runs(tmp_path: Path) -> None:
                 line.label.startswith("vs ") for line in app.query(LineChart).first().lines
             ),
         )
-        assert "vs cpu-baseline" in screen_text(app)
+        await wait_until(pilot, lambda: "vs cpu-baseline" in screen_text(app), "the comparison")
 
 
 @pytest.mark.slow
