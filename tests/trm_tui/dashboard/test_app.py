@@ -54,7 +54,7 @@ async def test_opening_a_finished_run_replays_it_at_80x24(tmp_path: Path) -> Non
         )
         assert app.query_one(TabbedContent).active == "training"
         kinds = [json.loads(line)["kind"] for line in fixture_lines()]
-        assert _loss_points(app) == kinds.count("train")
+        await wait_until(pilot, lambda: _loss_points(app) == kinds.count("train"), "every point")
 
 
 async def test_timeline_and_weights_follow_a_stage_event(tmp_path: Path) -> None:
@@ -100,11 +100,10 @@ async def test_redraws_are_paced_when_a_run_writes_fast(tmp_path: Path) -> None:
         for line in lines[3:]:
             _append(run, [line])
             await pilot.pause(0.01)
-        await wait_until(pilot, lambda: app.histories[run].run_end != {})
-        await pilot.pause(0.3)
+        n_train = sum('"kind":"train"' in line for line in lines)
+        await wait_until(pilot, lambda: _loss_points(app) == n_train, "every point drawn")
         elapsed = time.monotonic() - start
         assert app.n_redraws - before <= 4 * elapsed + 2  # at most REDRAW_HZ = 4 per second
-        assert _loss_points(app) == sum('"kind":"train"' in line for line in lines)
 
 
 async def test_a_truncated_last_line_is_no_error_and_garbage_is_a_notice(tmp_path: Path) -> None:
