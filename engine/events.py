@@ -5,7 +5,9 @@ Every event has ``"v"`` (:data:`SCHEMA_VERSION`), ``"kind"``, ``"step"`` and ``"
 seconds) plus the fields of its kind (:data:`REQUIRED_FIELDS`). Values are made plain JSON on the
 way out: tensors and numpy values become numbers or lists, and non-finite floats become ``null``
 (bare ``NaN`` is not JSON). Readers skip blank lines, a partial last line (a writer mid-line) and
-garbage lines (counted in ``errors``), and keep unknown kinds and fields.
+bad lines, each described in ``errors`` by file, line and what is wrong (:func:`parse_line`: not
+UTF-8, not JSON, not an object with a ``kind``, a known field of the wrong type, too long), and
+keep unknown kinds and fields. No line can make a reader raise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -176,22 +179,78 @@ class Fanout(_Emitter):
                 close()
 
 
-def _parse_line(raw: bytes, where: str, errors: list[str] | None) -> dict[str, Any] | None:
-    """One event from one line; None for blank or bad lines (bad ones are noted in ``errors``)."""
-    text = raw.decode("utf-8", errors="replace").strip()
-    if not text:
-        return None
+# Far above any real event (a run_start with the whole configuration is a few KB): a longer
+# line is not parsed, so one runaway line cannot stall or swamp a reader.
+MAX_LINE_BYTES = 1 << 20
+# A float holds every figure of an event; a larger number is none a run could have written.
+_FLOAT_MAX = sys.float_info.max
+_INT_LIMIT = 2**63
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """One line's bytes as ``(event, None)``, or ``(None, what is wrong)``; ``(None, None)`` if blank.
+
+    An event is a JSON object with a string ``kind``, whose common keys and known fields have
+    the types DESIGN.md gives (see :func:`type_problems`): a line that breaks this is bad as a
+    whole, so no reader has to guard each field.
+    """
+    if len(raw) > MAX_LINE_BYTES:
+        return None, f"line of {len(raw)} bytes, longer than the {MAX_LINE_BYTES}-byte limit"
     try:
-        event = json.loads(text)
-    except json.JSONDecodeError:
-        if errors is not None:
-            errors.append(f"{where}: not JSON")
-        return None
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError as e:
+        return None, f"not UTF-8 text (byte {e.start + 1} of the line)"
+    if not text:
+        return None, None
+    try:
+        event = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        return None, f"not JSON ({e.msg} at column {e.colno})"
+    except RecursionError:
+        return None, "not an event (JSON nested too deeply)"
+    except ValueError as e:  # Python's limit on digits of an integer, or NaN/Infinity
+        reason = str(e) if isinstance(e, _ConstantError) else "a number with too many digits"
+        return None, f"not JSON ({reason})"
     if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
-        if errors is not None:
-            errors.append(f"{where}: not an event (a JSON object with a 'kind')")
-        return None
-    return event
+        return None, "not an event (a JSON object with a 'kind')"
+    if "\\u" in text and _has_lone_surrogate(event):
+        return None, "not UTF-8 text (a \\u escape of half a surrogate pair)"
+    problems = type_problems(event)
+    if problems:
+        return None, f"bad event ({'; '.join(problems)})"
+    return event, None
+
+
+class _ConstantError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python reads them, JSON has no such words."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _ConstantError(f"{name} is not JSON; a writer puts null for a non-finite value")
+
+
+def _has_lone_surrogate(event: dict[str, Any]) -> bool:
+    """Whether a string of ``event`` holds half a surrogate pair (no terminal can print it)."""
+    try:
+        json.dumps(event, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _where(path: Path, line: int, problem: str) -> str:
+    return f"{path}:{line}: {problem}"
+
+
+def _parse_guarded(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """:func:`parse_line`, with any exception it raises turned into the line's problem.
+
+    Nothing in one line may stop a reader (a dashboard thread that died would leave every run
+    on screen frozen), so even a fault of this module's own is reported as that line's."""
+    try:
+        return parse_line(raw)
+    except Exception as e:  # reported as the line's problem and reading goes on
+        return None, f"could not be read ({type(e).__name__}: {e})"
 
 
 def read_events(path: Path | str, errors: list[str] | None = None) -> list[dict[str, Any]]:
@@ -205,10 +264,12 @@ def read_events(path: Path | str, errors: list[str] | None = None) -> list[dict[
     lines = data.split(b"\n")
     events = []
     for number, raw in enumerate(lines, start=1):
-        is_partial = number == len(lines)  # after the last newline: complete only if it parses
-        event = _parse_line(raw, f"{path}:{number}", None if is_partial else errors)
+        event, problem = _parse_guarded(raw)
         if event is not None:
             events.append(event)
+        # After the last newline: complete only if it parses.
+        elif problem is not None and errors is not None and number < len(lines):
+            errors.append(_where(path, number, problem))
     return events
 
 
@@ -217,8 +278,10 @@ def follow_events(
 ) -> tuple[list[dict[str, Any]], int]:
     """Events in complete lines after byte ``offset``, and the offset to continue from.
 
-    A partial last line is left for the next call. A missing file gives ``([], 0)``; a file now
-    shorter than ``offset`` (replaced or truncated) is read again from the start.
+    A partial last line is left for the next call, unless it is already longer than
+    :data:`MAX_LINE_BYTES`: then it is reported and passed over. A missing file gives
+    ``([], 0)``; a file now shorter than ``offset`` (replaced or truncated) is read again from
+    the start. Other ``OSError`` (the path is a directory, no permission) propagate.
     """
     path = Path(path)
     try:
@@ -231,28 +294,69 @@ def follow_events(
     except FileNotFoundError:
         return [], 0
     end = data.rfind(b"\n") + 1  # 0 when there is no complete line yet
+    lines = data[:end].split(b"\n")[:-1]
+    if len(data) - end > MAX_LINE_BYTES:  # a runaway line: no use waiting for its end
+        lines.append(data[end:])
+        end = len(data)
     events = []
-    position = offset
-    for raw in data[:end].split(b"\n")[:-1]:
-        event = _parse_line(raw, f"{path}@{position}", errors)
+    first_line: int | None = None  # the number of the line at ``offset``, counted when needed
+    for index, raw in enumerate(lines):
+        event, problem = _parse_guarded(raw)
         if event is not None:
             events.append(event)
-        position += len(raw) + 1
+        elif problem is not None and errors is not None:
+            if first_line is None:
+                first_line = _count_lines(path, offset) + 1
+            errors.append(_where(path, first_line + index, problem))
     return events, offset + end
 
 
+def _count_lines(path: Path, offset: int) -> int:
+    """Newlines in the first ``offset`` bytes of ``path`` (read in blocks: the file may be big)."""
+    count = 0
+    with path.open("rb") as f:
+        while offset > 0:
+            block = f.read(min(offset, 1 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            offset -= len(block)
+    return count
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number a float can hold (so NaN, infinities and huge integers are not)."""
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= _FLOAT_MAX
+    )
+
+
+def _is_count(value: Any, least: int) -> bool:
+    """An integer from ``least`` up to 64 bits (steps, stages and depths of any real run)."""
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value < _INT_LIMIT
 
 
 def _check_depth(depth: Any) -> list[str]:
     if not isinstance(depth, dict):
         return ["depth: expected an object {n, T}"]
     return [
-        f"depth.{key}: expected a positive integer"
+        f"depth.{key}: expected a positive integer (below 2^63)"
         for key in ("n", "T")
-        if not (isinstance(depth.get(key), int) and depth[key] >= 1)
+        if not _is_count(depth.get(key), 1)
     ]
+
+
+def type_problems(event: dict[str, Any]) -> list[str]:
+    """Common keys and known fields of ``event`` that have the wrong type (or an impossible size).
+
+    Only what is present is checked: a reader tolerates missing fields, unknown kinds and
+    unknown fields, but not a ``step`` that is text or a ``loss`` that is an object.
+    """
+    problems = _check_common(event)
+    kind = event.get("kind")
+    if kind in REQUIRED_FIELDS:
+        problems += [f"{kind}.{p}" for p in _check_kind(kind, event)]
+    return problems
 
 
 def validate_event(event: dict[str, Any]) -> list[str]:
@@ -264,17 +368,28 @@ def validate_event(event: dict[str, Any]) -> list[str]:
     problems = []
     if event.get("v") != SCHEMA_VERSION:
         problems.append(f"v: expected {SCHEMA_VERSION}, got {event.get('v')!r}")
-    if not isinstance(event.get("kind"), str):
-        problems.append("kind: expected a string")
-    if not (isinstance(event.get("step"), int) and not isinstance(event.get("step"), bool)):
-        problems.append("step: expected an integer")
-    if not _is_number(event.get("time")):
-        problems.append("time: expected unix seconds")
+    problems += _check_common({key: event.get(key) for key in ("kind", "step", "time")})
     kind = event.get("kind")
     if kind not in REQUIRED_FIELDS:
         return problems
     problems += [f"{kind}.{name}: missing" for name in REQUIRED_FIELDS[kind] if name not in event]
     problems += [f"{kind}.{p}" for p in _check_kind(kind, event)]
+    if kind == "run_end" and "reason" in event and event["reason"] not in RUN_END_REASONS:
+        problems.append(f"run_end.reason: expected one of {', '.join(RUN_END_REASONS)}")
+    return problems
+
+
+def _check_common(event: dict[str, Any]) -> list[str]:
+    """Type checks of the common keys present in ``event``."""
+    problems = []
+    if "kind" in event and not isinstance(event["kind"], str):
+        problems.append("kind: expected a string")
+    step = event.get("step")
+    if "step" in event and not _is_count(step, -_INT_LIMIT):
+        is_int = isinstance(step, int) and not isinstance(step, bool)
+        problems.append("step: expected an integer" + (" below 2^63" if is_int else ""))
+    if "time" in event and not _is_number(event["time"]):
+        problems.append("time: expected unix seconds")
     return problems
 
 
@@ -282,13 +397,16 @@ def _check_kind(kind: str, event: dict[str, Any]) -> list[str]:
     """Type checks of the fields present in a known kind."""
     problems = []
     for name in NUMERIC_FIELDS.get(kind, ()):
-        if name in event and event[name] is not None and not _is_number(event[name]):
-            problems.append(f"{name}: expected a number or null")
+        value = event.get(name)
+        if value is not None and not _is_number(value):
+            beyond = isinstance(value, (int, float)) and not isinstance(value, bool)
+            problems.append(
+                f"{name}: " + ("beyond a float's range" if beyond else "expected a number or null")
+            )
     if kind in ("train", "stage"):
         if "depth" in event:
             problems += _check_depth(event["depth"])
-        stage = event.get("stage")
-        if "stage" in event and not (isinstance(stage, int) and stage >= 1):
+        if "stage" in event and not _is_count(event["stage"], 1):
             problems.append("stage: expected a 1-based integer")
     if kind == "train" and "hsw_weights" in event:
         weights = event["hsw_weights"]
@@ -298,13 +416,15 @@ def _check_kind(kind: str, event: dict[str, Any]) -> list[str]:
             problems.append("hsw_weights: expected a list of numbers or null")
     if kind == "run_start" and "config" in event and not isinstance(event["config"], dict):
         problems.append("config: expected an object")
-    if kind == "eval" and "n_puzzles" in event and not isinstance(event["n_puzzles"], int):
+    if kind == "eval" and "n_puzzles" in event and not _is_count(event["n_puzzles"], 0):
         problems.append("n_puzzles: expected an integer")
     if kind == "checkpoint":
         if "path" in event and not isinstance(event["path"], str):
             problems.append("path: expected a string")
         if "is_best" in event and not isinstance(event["is_best"], bool):
             problems.append("is_best: expected a boolean")
-    if kind == "run_end" and "reason" in event and event["reason"] not in RUN_END_REASONS:
-        problems.append(f"reason: expected one of {', '.join(RUN_END_REASONS)}")
+    if kind == "run_end":
+        for name in ("reason", "message"):
+            if name in event and not isinstance(event[name], str):
+                problems.append(f"{name}: expected a string")
     return problems

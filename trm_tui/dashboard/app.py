@@ -18,7 +18,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from trm_tui.dashboard.history import RunHistory
 from trm_tui.dashboard.launcher import TrainProcess, launch
@@ -28,7 +28,13 @@ from trm_tui.dashboard.screens.solve import SolveDone, SolveFailed, SolvePane
 from trm_tui.dashboard.screens.start import StartPane, StartRequested, StopRequested
 from trm_tui.dashboard.screens.training import TrainingPane
 from trm_tui.dashboard.solving import ModelCache, find_checkpoint, trace_puzzle
-from trm_tui.dashboard.source import EventsRead, FileSource, RunsScanned, RunVanished
+from trm_tui.dashboard.source import (
+    EventsRead,
+    FileSource,
+    RunsScanned,
+    RunVanished,
+    SourceFailed,
+)
 
 REDRAW_HZ = 4.0
 TABS = ("runs", "training", "solve", "start")
@@ -126,10 +132,31 @@ class Dashboard(App[None]):
         history = self.histories[message.run]
         for event in message.events:
             history.add(event)
-        if message.errors:
-            more = f" (and {len(message.errors) - 1} more)" if len(message.errors) > 1 else ""
-            self.notify(f"skipped a bad event line: {message.errors[0]}{more}", severity="warning")
+        self._tell_bad_lines(message.errors)
         self.is_dirty = True
+
+    def _tell_bad_lines(self, errors: list[str]) -> None:
+        """One notice for a batch of bad lines (or unreadable files): the first named, the
+        others counted; each description names its file and line and says what is wrong."""
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            self.notify(f"events skipped: {errors[0]}{more}", severity="warning")
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        """A read of the source raised: say so; the source goes on with the next read."""
+        self.notify(message.reason, severity="error")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The source's thread ended by an error: say so, it does not end silently."""
+        worker = event.worker
+        if worker.group == "source" and event.state == WorkerState.ERROR:
+            error = worker.error
+            self.notify(
+                f"the dashboard stopped reading events ({type(error).__name__}: {error}); "
+                "restart it to follow the runs again",
+                severity="error",
+                timeout=3600,
+            )
 
     def on_run_vanished(self, message: RunVanished) -> None:
         """A followed run's files disappeared: say so, keep showing what was read."""
@@ -139,6 +166,11 @@ class Dashboard(App[None]):
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         """Refresh the runs table and the open runs' states."""
+        followed = {run for run, _ in self.followed}
+        # The open runs' own tails tell about their bad lines.
+        self._tell_bad_lines([text for run, text in message.errors if run not in followed])
+        for failure in message.failures:
+            self.notify(failure, severity="error")
         states = {run.path: run.state for run in message.runs}
         if states != self.states:
             self.is_dirty = True

@@ -14,13 +14,18 @@ from typing import Any
 
 TRAIN_SERIES = ("loss", "cell_accuracy", "exact_accuracy", "halt_accuracy", "avg_steps", "lr")
 EVAL_SERIES = ("exact_accuracy", "cell_accuracy", "halt_accuracy", "avg_halt_step")
+MAX_N_SUP = 1024  # more supervision steps than any run uses: a config saying so is not believed
 
 
 def number(value: Any) -> float | None:
     """``value`` as a finite float, or None when it is missing, null, non-finite or not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return as_float if math.isfinite(as_float) else None
 
 
 @dataclass
@@ -128,13 +133,15 @@ class RunHistory:
     def total_steps(self) -> int | None:
         """Planned optimizer steps (from ``run_start``)."""
         total = self.run_start.get("total_steps")
-        return total if isinstance(total, int) and total > 0 else None
+        # Steps are exact in a float up to 2^53 (the stage starts are worked out in floats).
+        is_count = isinstance(total, int) and not isinstance(total, bool) and 0 < total <= 2**53
+        return total if is_count else None
 
     @property
     def n_sup(self) -> int:
         """Supervision steps per puzzle (N_sup)."""
-        value = self.section("model").get("n_sup")
-        return value if isinstance(value, int) and value >= 1 else 16
+        value = depth_of(self.section("model").get("n_sup"), 16)
+        return value if 1 <= value <= MAX_N_SUP else 16
 
     @property
     def best_exact(self) -> float | None:
@@ -156,12 +163,14 @@ class RunHistory:
         model = self.section("model")
         raw = curriculum.get("stages") if curriculum.get("depth") else None
         if not isinstance(raw, list) or not raw:
-            n, t = model.get("n_latent", 6), model.get("n_cycles", 3)
-            return [PlannedStage(1, int(n), int(t), 0, total)]
+            n, t = depth_of(model.get("n_latent"), 6), depth_of(model.get("n_cycles"), 3)
+            return [PlannedStage(1, n, t, 0, total)]
         starts = [0] + [_first_step_at(_rho(s), total) for s in raw[:-1]]
         ends = [*starts[1:], total]
         return [
-            PlannedStage(i + 1, int(s.get("n", 0)), int(s.get("T", 0)), starts[i], ends[i])
+            PlannedStage(
+                i + 1, depth_of(s.get("n"), 0), depth_of(s.get("T"), 0), starts[i], ends[i]
+            )
             for i, s in enumerate(raw)
             if isinstance(s, dict)
         ]
@@ -181,7 +190,7 @@ class RunHistory:
     def rows_per_step(self) -> list[int] | None:
         """Rows of the batch at each supervision step (``steps_histogram``), if events carry it."""
         counts = self.last_train.get("steps_histogram")
-        if isinstance(counts, list) and counts and all(isinstance(c, int) for c in counts):
+        if isinstance(counts, list) and counts and all(_is_row_count(c) for c in counts):
             return counts
         return None
 
@@ -193,9 +202,20 @@ class RunHistory:
         return self.last_time - self.first_time
 
 
+def depth_of(value: Any, default: int) -> int:
+    """A configured count (``n``, ``T``, ``n_layers``), or ``default`` when it is none."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return value
+    return default
+
+
 def effective_depth(n: int, T: int, n_layers: int) -> int:
     """Network layers one supervision step applies: ``T * (n + 1) * n_layers`` (TRM, sec. 4)."""
     return T * (n + 1) * n_layers
+
+
+def _is_row_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
 
 
 def _rho(stage: Any) -> float:
@@ -207,6 +227,7 @@ def _first_step_at(rho: float, total: int) -> int:
     """The first step ``s`` with ``s / total >= rho``, as the trainer's depth schedule decides."""
     if total <= 0:
         return 0
+    rho = min(1.0, max(0.0, rho))  # past the ends of training a threshold means the same as at them
     start = math.ceil(rho * total)
     while start > 0 and (start - 1) / total >= rho:
         start -= 1

@@ -56,7 +56,7 @@ def read_config(run: Path) -> dict[str, Any]:
     """``config.json`` as a dict; {} when missing or unreadable (the events may still say)."""
     try:
         data = json.loads((run / CONFIG_FILE).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # ValueError covers bad UTF-8 and bad JSON
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -71,7 +71,9 @@ def run_kind(config: dict[str, Any]) -> str:
 
 def pid_alive(pid: Any, host: Any) -> bool | None:
     """Whether process ``pid`` runs on this host; None when that cannot be told."""
-    if not isinstance(pid, int) or host != socket.gethostname():
+    # Only a plain positive pid: 0 and negative ones name process groups, huge ones overflow.
+    is_pid = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31
+    if not is_pid or host != socket.gethostname():
         return None
     try:
         os.kill(pid, 0)
@@ -100,6 +102,8 @@ class _Tracked:
     """What the index keeps per run: an offset into its events and a few figures."""
 
     offset: int = 0
+    trouble: str | None = None  # why the run could not be read at the last scan (told then)
+    bad_lines: list[str] = field(default_factory=list)  # descriptions not yet handed on
     step: int = 0
     total_steps: int | None = None
     best_exact: float | None = None
@@ -141,22 +145,55 @@ class RunIndex:
         return [p for p in children if is_run_dir(p)]
 
     def scan(
-        self, launched: Iterable[tuple[Path, bool]] = (), now: float | None = None
+        self,
+        launched: Iterable[tuple[Path, bool]] = (),
+        now: float | None = None,
+        errors: list[tuple[Path, str]] | None = None,
+        failures: list[str] | None = None,
     ) -> list[RunSummary]:
-        """A summary of every run, newest first; ``launched`` = (run dir, process alive) pairs."""
+        """A summary of every run, newest first; ``launched`` = (run dir, process alive) pairs.
+
+        What is wrong in a run's files goes to ``errors`` as (run, description): each bad line
+        once, an unreadable events file once while it stays so. A run that cannot be summarised
+        at all is left out and described in ``failures`` (once); the others are listed as ever."""
         now = time.time() if now is None else now
         alive = {path.resolve(): is_alive for path, is_alive in launched}
+        found: list[tuple[Path, str]] = []
+        failed: list[str] = []
         summaries = []
         for run in self.run_dirs():
-            summary = self._summarise(run, alive.get(run.resolve()), now)
+            tracked = self._tracked.setdefault(run, _Tracked())
+            try:
+                summary, trouble = self._summarise(run, tracked, alive.get(run.resolve()), now)
+            # One run's files, however odd, must not empty the list of all the others.
+            except Exception as e:
+                summary, trouble = None, f"{run}: cannot be listed ({type(e).__name__}: {e})"
+                if trouble != tracked.trouble:
+                    failed.append(trouble)
+            else:
+                if trouble is not None and trouble != tracked.trouble:  # once, not every scan
+                    found.append((run, trouble))
+            found += [(run, line) for line in tracked.bad_lines]
+            tracked.bad_lines = []
+            tracked.trouble = trouble
             if summary is not None:
                 summaries.append(summary)
+        if errors is not None:
+            errors += found
+        if failures is not None:
+            failures += failed
         return sorted(summaries, key=lambda s: s.last_change, reverse=True)
 
-    def _summarise(self, run: Path, launched_alive: bool | None, now: float) -> RunSummary | None:
-        tracked = self._tracked.setdefault(run, _Tracked())
+    def _summarise(
+        self, run: Path, tracked: _Tracked, launched_alive: bool | None, now: float
+    ) -> tuple[RunSummary | None, str | None]:
+        """The run's summary (None if it vanished meanwhile) and why its events are unreadable."""
         events_path = run / EVENTS_FILE
-        events, tracked.offset = follow_events(events_path, tracked.offset)
+        trouble = None
+        try:
+            events, tracked.offset = follow_events(events_path, tracked.offset, tracked.bad_lines)
+        except OSError as e:  # e.g. a directory in its place: listed with what else is known
+            events, trouble = [], f"{events_path}: cannot be read ({e.strerror or e})"
         for event in events:
             tracked.add(event)
         try:
@@ -164,11 +201,11 @@ class RunIndex:
                 p.stat().st_mtime for p in (events_path, run / CONFIG_FILE) if p.exists()
             )
         except (OSError, ValueError):
-            return None  # deleted while we looked
+            return None, trouble  # deleted while we looked
         config = tracked.run_start.get("config")
         config = config if isinstance(config, dict) else read_config(run)
         pid_state = pid_alive(tracked.run_start.get("pid"), tracked.run_start.get("host"))
-        return RunSummary(
+        summary = RunSummary(
             path=run,
             name=run.name,
             preset=str(config.get("preset", "?")),
@@ -179,3 +216,4 @@ class RunIndex:
             best_exact=tracked.best_exact,
             last_change=last_change,
         )
+        return summary, trouble

@@ -18,6 +18,7 @@ from trm_tui.dashboard.app import Dashboard
 from trm_tui.dashboard.screens.solve import SolveDone, SolvePane
 from trm_tui.dashboard.source import FileSource
 
+from .helpers import wait_until
 from .test_solve_and_start import _fake_samples
 
 SIZE = (120, 40)
@@ -40,8 +41,7 @@ def test_the_solve_tab_with_samples(app: Dashboard, snap_compare: Any) -> None:
         await pilot.press("3")
         app.post_message(SolveDone(_fake_samples()))
         pane = app.query_one(SolvePane)
-        while pane.trace is None:
-            await pilot.pause()
+        await wait_until(pilot, lambda: pane.trace is not None, "the trace shown")
         await pilot.press("right")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=solved)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from puzzles.csv_format import write_csv
 from puzzles.puzzle_set import PuzzleSet
@@ -21,18 +18,11 @@ from trm_tui.dashboard.screens.solve import SolveDone, SolvePane, sample_puzzles
 from trm_tui.dashboard.solving import SampleLine, SolveTrace
 from trm_tui.dashboard.source import FileSource
 
-from .helpers import screen_text
+from .helpers import record_notices, screen_text, show_tab, submit_puzzle, wait_until
 
 
 def _app(root: Path) -> Dashboard:
     return Dashboard(FileSource(root, poll_s=0.05, scan_s=0.5))
-
-
-async def _until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.1)
 
 
 def _fake_trace() -> SolveTrace:
@@ -58,23 +48,23 @@ def _fake_trace() -> SolveTrace:
 async def test_solve_view_steps_forward_and_back(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("3")
+        await show_tab(pilot, "3", "solve")
         pane = app.query_one(SolvePane)
         assert len(pane.puzzles) >= 5  # the bundled samples
         app.post_message(SolveDone(_fake_trace()))
-        await _until(pilot, lambda: "step 1/3 · halt p=0.02" in screen_text(app))
+        await wait_until(pilot, lambda: "step 1/3 · halt p=0.02" in screen_text(app))
         await pilot.press("right")
-        await _until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
+        await wait_until(pilot, lambda: "step 2/3 · halt p=0.27" in screen_text(app))
         assert pane.step == 2 and "solved" not in screen_text(app)
         await pilot.press("end")
+        await wait_until(pilot, lambda: "✓ solved" in screen_text(app))
         assert pane.step == 3
-        await _until(pilot, lambda: "✓ solved" in screen_text(app))
-        await pilot.press("right")  # stays on the last step
-        assert pane.step == 3
-        await pilot.press("left", "home")
-        assert pane.step == 1
+        await pilot.press("right", "left")  # right stays on the last step, left goes back one
+        await wait_until(pilot, lambda: "step 2/3" in screen_text(app), "one step back")
+        await pilot.press("home")
+        await wait_until(pilot, lambda: "step 1/3" in screen_text(app), "the first step")
         await pilot.press("right_square_bracket")  # another puzzle clears the trace
-        assert pane.index == 1 and pane.trace is None
+        await wait_until(pilot, lambda: pane.index == 1 and pane.trace is None, "the next puzzle")
 
 
 def _fake_samples() -> SolveTrace:
@@ -118,14 +108,14 @@ async def test_the_samples_list_shows_each_sample_and_steps_through_any(tmp_path
         await pilot.press("3")
         pane = app.query_one(SolvePane)
         app.post_message(SolveDone(_fake_samples()))
-        await _until(pilot, lambda: "3 samples · valid · 5 steps spent" in screen_text(app))
+        await wait_until(pilot, lambda: "3 samples · valid · 5 steps spent" in screen_text(app))
         text = screen_text(app)
         assert "   1  steps  1  halt p 0.12  ✗ invalid" in text
         assert "▶  2  steps  3  halt p 0.95  ✓ valid    ← selected" in text
         assert "   3  steps  1  halt p 0.88  ✗ invalid" in text
         assert "sample 2/3 · step 1/3" in text  # the selected sample is shown first
         await pilot.press("down")
-        await _until(pilot, lambda: "▶  3  steps  1" in screen_text(app))
+        await wait_until(pilot, lambda: "▶  3  steps  1" in screen_text(app))
         assert pane.shown == 2 and pane.last_step == 1
         assert "sample 3/3 · step 1/1" in screen_text(app)
         await pilot.press("down", "end")  # wraps round to the first sample
@@ -136,13 +126,10 @@ async def test_the_samples_list_shows_each_sample_and_steps_through_any(tmp_path
 
 async def test_a_typed_bad_puzzle_is_a_notice(tmp_path: Path) -> None:
     app = _app(tmp_path)
+    notices = record_notices(app)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await pilot.press("3")
-        box = app.query_one("#puzzle-input", Input)
-        box.value = "12345"
-        box.focus()
-        await pilot.press("enter")
-        await _until(pilot, lambda: any("<typed>" in n.message for n in app._notifications))
+        await submit_puzzle(pilot, "12345")
+        await wait_until(pilot, lambda: any("<typed>" in n for n in notices))
 
 
 @pytest.mark.slow
@@ -160,14 +147,16 @@ async def test_solve_view_runs_a_trained_model(tmp_path: Path) -> None:
     assert trained.exit_code == 0, trained.output
     app = _app(tmp_path / "runs")
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("3", "r")
+        await show_tab(pilot, "3", "solve")
         pane = app.query_one(SolvePane)
-        await _until(pilot, lambda: pane.trace is not None, timeout=60)
+        await wait_until(pilot, lambda: app.focused is pane, "the solve view focused")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: pane.trace is not None, tries=5000)
         assert pane.trace is not None and pane.trace.checkpoint.parent == run / "checkpoints"
         last = pane.last_step
         assert 1 <= last <= 4  # tiny: N_sup = 4
         await pilot.press("end")
-        await _until(pilot, lambda: f"step {last}/{last}" in screen_text(app))
+        await wait_until(pilot, lambda: f"step {last}/{last}" in screen_text(app))
         assert any(word in screen_text(app) for word in ("solved", "wrong", "invalid"))
 
 
@@ -180,18 +169,24 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
     runs.mkdir()
     app = _app(runs)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("4")
+        await show_tab(pilot, "4", "start")
         app.query_one("#data", Input).value = str(data)
         app.query_one("#sets", Input).value = "train.max_steps=100000 train.eval_every=100000"
         await pilot.click("#start-run")
-        await _until(pilot, lambda: bool(app.launched))
+        await wait_until(pilot, lambda: bool(app.launched))
         process = app.launched[0]
         try:
             assert process.run_dir.parent == runs and app.primary == process.run_dir
-            await _until(pilot, lambda: app.histories[process.run_dir].train["loss"].steps, 90)
-            await pilot.press("4")
+            await wait_until(
+                pilot, lambda: bool(app.histories[process.run_dir].train["loss"].steps), tries=5000
+            )
+            await show_tab(pilot, "4", "start")
+            stop = app.query_one("#stop-run", Button)
+            await wait_until(pilot, lambda: not stop.disabled, "the stop button enabled")
             await pilot.click("#stop-run")
-            await _until(pilot, lambda: app.histories[process.run_dir].run_end != {}, 60)
+            await wait_until(
+                pilot, lambda: app.histories[process.run_dir].run_end != {}, tries=5000
+            )
         finally:
             process.stop()  # a no-op when the stop button already sent SIGINT
             process.process.wait(timeout=60)
@@ -199,4 +194,4 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
         assert app.histories[process.run_dir].run_end["reason"] == "interrupted"
         assert process.process.returncode == 130
         assert (process.run_dir / "checkpoints" / "latest.pt").is_file()
-        await _until(pilot, lambda: "exited (130)" in screen_text(app))
+        await wait_until(pilot, lambda: "exited (130)" in screen_text(app))

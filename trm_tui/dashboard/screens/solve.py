@@ -58,6 +58,31 @@ def sample_puzzles() -> list[ParsedPuzzle]:
     return found
 
 
+class InputError(Exception):
+    """What was typed names a path that is no puzzle file (``str()`` is the one-line reason)."""
+
+
+def read_input(text: str) -> list[ParsedPuzzle]:
+    """The puzzles of the solve tab's input: a file's if ``text`` names one, else ``text`` typed.
+
+    A directory is refused (typed digits never name one). Text that cannot even be looked up
+    as a path (a name too long for the filesystem, say) is typed text.
+    """
+    path = Path(text).expanduser()
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError):  # no path at all: too long a name, a NUL byte
+        is_dir = is_file = False
+    if is_dir:
+        raise InputError(f"{text}: is a directory, not a puzzle file")
+    if not is_file:
+        return parse_text(text, "<typed>")
+    try:
+        return read_puzzles(path)
+    except OSError as e:  # a file that exists but cannot be read (no permission, an I/O error)
+        raise InputError(f"{text}: cannot be read ({e.strerror or e})") from None
+
+
 def halt_strip(trace: SolveTrace, step: int, sample: int | None = None) -> Text:
     """Halting probability per step as blocks; the shown step is underlined."""
     result = trace.sample(trace.selected if sample is None else sample)
@@ -162,16 +187,21 @@ class SolvePane(Vertical):
         if not text:
             return
         try:
-            found = read_puzzles(text) if Path(text).is_file() else parse_text(text, "<typed>")
-        except PuzzleFormatError as e:
-            self.app.notify(str(e), severity="error")
+            found = read_input(text)
+        except (PuzzleFormatError, InputError) as e:
+            self._refuse(str(e))
             return
         if not found:
-            self.app.notify(f"{text}: no puzzle found", severity="error")
+            self._refuse(f"{text}: no puzzle found")
             return
         self.puzzles, self.index = found, 0
         self.show_puzzle()
         self.focus()
+
+    def _refuse(self, reason: str) -> None:
+        """What was typed gives no puzzle: say why, on the status line and in a notice."""
+        self._status(reason)
+        self.app.notify(reason, severity="error")
 
     def action_puzzle(self, delta: int) -> None:
         """Show the next (or previous) puzzle of the list."""

@@ -37,6 +37,10 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _clamp(fraction: float) -> float:
+    return min(max(fraction, 0.0), 1.0)
+
+
 def _segment(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
     """The dots of a straight segment (Bresenham)."""
     dots = []
@@ -84,15 +88,18 @@ def render_chart(
     y_lo, y_hi = y_range or (min(y for _, y in points), max(y for _, y in points))
     if math.isclose(y_lo, y_hi):
         y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
-    x_span = max(x_hi - x_lo, 1e-9)
+    # Halves: a difference of two finite floats (1e308 and -1e308) can overflow, a half cannot.
+    # A flat line near 1e308 stays flat after the widening above: any span but 0 draws it.
+    x_span, y_span = max(x_hi / 2 - x_lo / 2, 1e-9), (y_hi / 2 - y_lo / 2) or 1.0
     n_cols, n_rows = plot_w * 2, plot_h * 4
     bits = [[0] * plot_w for _ in range(plot_h)]
     owner: list[list[str | None]] = [[None] * plot_w for _ in range(plot_h)]
 
     def dot(x: float, y: float) -> tuple[int, int]:
-        col = round((x - x_lo) / x_span * (n_cols - 1))
-        row = round((y_hi - y) / (y_hi - y_lo) * (n_rows - 1))
-        return min(max(col, 0), n_cols - 1), min(max(row, 0), n_rows - 1)
+        # Clamped before scaling: a point far outside a fixed y range would overflow.
+        col = _clamp((x / 2 - x_lo / 2) / x_span) * (n_cols - 1)
+        row = _clamp((y_hi / 2 - y / 2) / y_span) * (n_rows - 1)
+        return round(col), round(row)
 
     for line in lines:
         dots = [dot(x, y) for x, y in zip(line.xs, line.ys, strict=False)]
@@ -101,7 +108,7 @@ def render_chart(
             bits[row // 4][col // 2] |= DOT_BITS[col % 2][row % 4]
             owner[row // 4][col // 2] = line.style
     marker_cols = {dot(m, y_lo)[0] // 2 for m in markers or () if x_lo <= m <= x_hi}
-    labels = {0: _fmt(y_hi), plot_h - 1: _fmt(y_lo), (plot_h - 1) // 2: _fmt((y_hi + y_lo) / 2)}
+    labels = {0: _fmt(y_hi), plot_h - 1: _fmt(y_lo), (plot_h - 1) // 2: _fmt(y_hi / 2 + y_lo / 2)}
     for r in range(plot_h):
         out.append("\n" + labels.get(r, "").rjust(GUTTER - 1)[: GUTTER - 1] + "┤", style="dim")
         for c in range(plot_w):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from trm_tui.dashboard.history import PlannedStage, RunHistory, effective_depth
+from trm_tui.dashboard.history import PlannedStage, RunHistory, depth_of, effective_depth
 from trm_tui.dashboard.widgets.base import HistoryView
 
 STAGE_STYLES = ("blue", "magenta", "green", "cyan", "yellow")
@@ -22,13 +22,13 @@ def describe_now(history: RunHistory) -> Text:
     """``stage 2/3 · n=4 T=2 · effective depth 20 · next: stage 3 (n=6 T=3) at step 375``."""
     stages = history.planned_stages()
     mark = history.current_stage
-    n_layers = history.section("model").get("n_layers", 2)
+    n_layers = depth_of(history.section("model").get("n_layers"), 2)
     out = Text()
     if mark is None:
         return out.append("depth: waiting for the first stage or train event", style="dim")
     out.append(f"stage {mark.stage}/{len(stages)}", style="bold")
     out.append(f" · n={mark.n} T={mark.T} · effective depth ")
-    out.append(str(effective_depth(mark.n, mark.T, int(n_layers))), style="bold")
+    out.append(str(effective_depth(mark.n, mark.T, n_layers)), style="bold")
     later = [s for s in stages if s.stage > mark.stage]
     if later:
         nxt = later[0]
