@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -189,7 +190,11 @@ async def test_start_and_stop_a_tiny_run(tmp_path: Path) -> None:
             )
         finally:
             process.stop()  # a no-op when the stop button already sent SIGINT
-            process.process.wait(timeout=60)
+            try:
+                process.process.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                process.process.kill()  # never leave a training process behind the test
+                raise
         assert process.stop_sent
         assert app.histories[process.run_dir].run_end["reason"] == "interrupted"
         assert process.process.returncode == 130
