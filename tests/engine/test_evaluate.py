@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from engine.config import tiny
 from engine.evaluate import evaluate, load_trained_model
 from engine.model import TRM, Carry, StepOutput
 from engine.optim import EMA
+from tests.engine.fake_trm import FakeTRM
 from tests.engine.test_data import make_puzzles
 
 # Per row and step 1..4: is the answer right (None = all but `wrong` cells), and q_halt.
@@ -22,17 +22,12 @@ WRONG_CELLS = [5, 1, 2]  # leading cells wrong when the answer is not right
 Q_HALT = [[-1.0, -1.0, 2.0, 2.0], [3.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, 1.0]]
 
 
-class ScriptedModel(torch.nn.Module):
+class ScriptedModel(FakeTRM):
     """Answers and halting logits follow RIGHT and Q_HALT, step by step."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.cfg = types.SimpleNamespace(n_sup=4, n_latent=1, n_cycles=1)
-        self.register_buffer("y_init", torch.zeros(1))
+        super().__init__(n_sup=4)
         self.depths: list[tuple[int, int]] = []
-
-    def initial_carry(self, batch_size: int) -> Carry:
-        return Carry(y=torch.zeros(batch_size, 1, 1), z=torch.zeros(batch_size, 1, 1))
 
     def forward(
         self, carry: Carry, tokens: torch.Tensor, puzzle_ids: torch.Tensor, n: int, T: int

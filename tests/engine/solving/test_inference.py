@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import types
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 from engine.config import tiny
 from engine.model import TRM, Carry, StepOutput
 from engine.solving.inference import solve
+from tests.engine.fake_trm import FakeTRM
 
 N_SUP = 4  # the tiny preset's N_sup
 
@@ -35,7 +35,7 @@ def some_puzzles(n: int) -> np.ndarray:
     return grids
 
 
-class ScriptedModel(torch.nn.Module):
+class ScriptedModel(FakeTRM):
     """Row with ``puzzle[0] == h`` halts at step h; at step t every cell's answer is digit t.
 
     Padding and "empty" get the largest logits, so only an argmax over the nine digit tokens
@@ -43,13 +43,8 @@ class ScriptedModel(torch.nn.Module):
     """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.cfg = types.SimpleNamespace(n_sup=N_SUP, n_latent=1, n_cycles=1)
-        self.register_buffer("y_init", torch.zeros(1))
+        super().__init__(n_sup=N_SUP)
         self.rows_seen: list[int] = []
-
-    def initial_carry(self, batch_size: int) -> Carry:
-        return Carry(y=torch.zeros(batch_size, 1, 1), z=torch.zeros(batch_size, 1, 1))
 
     def forward(
         self, carry: Carry, tokens: torch.Tensor, puzzle_ids: torch.Tensor, n: int, T: int

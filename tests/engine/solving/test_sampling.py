@@ -3,8 +3,6 @@ bench prices; a valid pick is the solution; noise leaves sample 1 alone."""
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -14,6 +12,7 @@ from engine.solving.inference import solve
 from engine.solving.sampling import selected, solve_samples
 from puzzles.grid import N_CELLS
 from puzzles.solver import solve_batch
+from tests.engine.fake_trm import FakeTRM
 from tests.engine.solving.test_inference import ScriptedModel, some_puzzles, tiny_trm
 from tests.engine.solving.test_vote import sample_puzzles
 
@@ -24,19 +23,14 @@ CANONICAL = np.array(
 )
 
 
-class LateOracle(torch.nn.Module):
+class LateOracle(FakeTRM):
     """Each view gets its own schedule from its first two cells: it answers the canonical grid
     (rule-abiding, givens broken) until step ``v``, then the exact solution; its halting head fires
     at step ``h``. Records the rows of every forward call."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.cfg = types.SimpleNamespace(n_sup=MAX_STEPS, n_latent=1, n_cycles=1)
-        self.register_buffer("y_init", torch.zeros(1))
+        super().__init__(n_sup=MAX_STEPS)
         self.rows_seen: list[int] = []
-
-    def initial_carry(self, batch_size: int) -> Carry:
-        return Carry(y=torch.zeros(batch_size, 1, 1), z=torch.zeros(batch_size, 1, 1))
 
     def forward(
         self, carry: Carry, tokens: torch.Tensor, puzzle_ids: torch.Tensor, n: int, T: int

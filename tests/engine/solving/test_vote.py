@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +13,16 @@ from engine.solving.sampling import solve_samples
 from engine.solving.vote import vote
 from puzzles.parse import read_puzzles
 from puzzles.solver import solve_batch
+from tests.engine.fake_trm import FakeTRM
 
 SAMPLES = Path(__file__).resolve().parents[3] / "puzzles" / "samples"
 
 
-class OracleModel(torch.nn.Module):
+class OracleModel(FakeTRM):
     """Answers every puzzle it is shown with its exact solution, and halts at once."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.cfg = types.SimpleNamespace(n_sup=3, n_latent=1, n_cycles=1)
-        self.register_buffer("y_init", torch.zeros(1))
-
-    def initial_carry(self, batch_size: int) -> Carry:
-        return Carry(y=torch.zeros(batch_size, 1, 1), z=torch.zeros(batch_size, 1, 1))
+        super().__init__(n_sup=3)
 
     def forward(
         self, carry: Carry, tokens: torch.Tensor, puzzle_ids: torch.Tensor, n: int, T: int
