@@ -48,7 +48,9 @@ class StepOutput:
 
 
 class Network(nn.Module):
-    """The one shared network: ``net(h, injection)`` adds the injection, then the layers."""
+    """The one shared network: ``net(h, injection)`` adds the injection, then the layers.
+
+    Takes and returns the token-major layout ``(L, B, d)`` (see :meth:`TRM.forward`)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -58,7 +60,7 @@ class Network(nn.Module):
         )
 
     def forward(self, h: Tensor, injection: Tensor, rope: tuple[Tensor, Tensor] | None) -> Tensor:
-        h = h + injection
+        h = (h + injection).contiguous()
         for layer in self.layers:
             h = layer(h, rope)
         return h
@@ -122,10 +124,10 @@ class TRM(nn.Module):
         self, x: Tensor, y: Tensor, z: Tensor, n: int, perturb: Perturb | None = None
     ) -> tuple[Tensor, Tensor]:
         """``n`` times ``z <- net(z, y + x)``, then ``y <- net(y, z)``; ``perturb`` (inference
-        only, e.g. noise) first changes ``z``."""
+        only, e.g. noise) first changes ``z``. All three are token-major ``(L, B, d)``."""
         rope = self._rope()
         if perturb is not None:
-            z = perturb(z)
+            z = perturb(z.transpose(0, 1)).transpose(0, 1)  # perturb sees (B, L, d)
         for _ in range(n):
             z = self.L_level(z, y + x, rope)
         y = self.L_level(y, z, rope)
@@ -142,14 +144,19 @@ class TRM(nn.Module):
     ) -> StepOutput:
         """One supervision step at depth ``(n, T)``: only the last of the ``T`` cycles has gradient.
 
+        The recursion runs token-major, ``(L, B, d)``: the ``mlp`` mixer's and the channel
+        SwiGLU's products then read and write contiguous memory with no transposes (the carry
+        stays ``(B, L, d)`` outside; a carry this method returned converts back for free).
         ``perturb`` changes ``z`` at the start of every latent recursion (test-time noise,
         ``engine.solving``); training never passes it, so its path is unchanged."""
-        x = self.embed(tokens, puzzle_ids)
-        y, z = carry.y, carry.z
+        major = lambda t: t.transpose(0, 1).contiguous()  # noqa: E731  (B, L, d) -> (L, B, d)
+        x = major(self.embed(tokens, puzzle_ids))
+        y, z = major(carry.y), major(carry.z)
         with torch.no_grad():
             for _ in range(T - 1):
                 y, z = self.latent_recursion(x, y, z, n, perturb)
         y, z = self.latent_recursion(x, y, z, n, perturb)
-        logits = self.lm_head(y[:, self.cfg.puzzle_emb_len :])  # (B, 81, vocab)
-        q_halt = self.q_head(y[:, 0]).float()[:, 0]
-        return StepOutput(carry=Carry(y=y.detach(), z=z.detach()), logits=logits, q_halt=q_halt)
+        logits = self.lm_head(y[self.cfg.puzzle_emb_len :]).transpose(0, 1)  # (B, 81, vocab)
+        q_halt = self.q_head(y[0]).float()[:, 0]
+        carry = Carry(y=y.detach().transpose(0, 1), z=z.detach().transpose(0, 1))
+        return StepOutput(carry=carry, logits=logits, q_halt=q_halt)

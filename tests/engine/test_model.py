@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from engine.config import ModelConfig
 from engine.layers import swiglu_width, trunc_normal_
@@ -132,15 +133,22 @@ def test_step_loss_weights_rows_and_counts_exact_rows() -> None:
     assert torch.allclose(plain.loss, (lm + 0.5 * bce).mean())
 
 
+def _swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The SwiGLU as the reference writes it: ``F.linear`` over the last axis."""
+    gate, up = F.linear(x, module.gate_up_proj.weight).chunk(2, dim=-1)
+    return F.linear(F.silu(gate) * up, module.down_proj.weight)
+
+
 def test_mlp_mixer_normalises_over_positions_like_the_reference() -> None:
     from engine.layers import Block, rms_norm
 
     torch.manual_seed(0)
     block = Block(d=8, total_len=97, expansion=2.0, mixer="mlp", n_heads=1, eps=1e-5)
-    h = torch.randn(2, 97, 8)
+    h = torch.randn(2, 97, 8)  # (B, L, d)
     t = h.transpose(1, 2)
-    mixed = rms_norm(t + block.mlp_t(t), 1e-5).transpose(1, 2)
-    expected = rms_norm(mixed + block.mlp(mixed), 1e-5)
-    assert torch.allclose(block(h, None), expected)
+    mixed = rms_norm(t + _swiglu(block.mlp_t, t), 1e-5).transpose(1, 2)
+    expected = rms_norm(mixed + _swiglu(block.mlp, mixed), 1e-5)
+    token_major = h.transpose(0, 1).contiguous()  # the block's layout, (L, B, d)
+    torch.testing.assert_close(block(token_major, None).transpose(0, 1), expected)
     # After the token-mixing sub-layer each channel has unit RMS over the 97 positions.
     assert torch.allclose(mixed.square().mean(1), torch.ones(2, 8), atol=1e-4)

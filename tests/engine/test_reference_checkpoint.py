@@ -184,6 +184,50 @@ def test_loaded_model_matches_the_reference_forward(
     assert logits.std() > 0.1 and q_halt.std() > 0.01  # a test that could tell outputs apart
 
 
+_OUR_NAMES = {
+    "embed_tokens.weight": "inner.embed_tokens.embedding_weight",
+    "puzzle_emb.weight": "inner.puzzle_emb.weights",
+}
+
+
+@pytest.mark.parametrize(("mixer", "n_heads"), [("mlp", 8), ("attention", 4)])
+def test_loaded_model_has_the_reference_gradients(tmp_path: Path, mixer: str, n_heads: int) -> None:
+    """The backward pass (our fused RMSNorm, the token-major products) gives the gradients of
+    the reference's plain autograd, for every weight: one step at T = 1, all of it with grad."""
+    sd = reference_state(32, 2, mixer, seed=5)
+    torch.save(_wrapped(sd, "_orig_mod.model."), tmp_path / "ref.pt")
+    extra = {"puzzle_emb_len": 16} if mixer == "attention" else {}
+    model = load_reference(tmp_path / "ref.pt", n_latent=2, n_cycles=1, n_heads=n_heads, **extra)
+    model = model.build()
+    g = torch.Generator().manual_seed(2)
+    tokens, puzzle_ids = torch.randint(1, 11, (3, 81), generator=g), torch.tensor([0, 2, 1])
+    probe = torch.randn(3, 81, 11, generator=g)  # a loss that weighs every logit differently
+
+    out = model(model.initial_carry(3), tokens, puzzle_ids, n=2, T=1)
+    ((out.logits * probe).sum() + out.q_halt.sum()).backward()
+
+    leaves = {k: v.float().requires_grad_(v.is_floating_point()) for k, v in sd.items()}
+    start = leaves["inner.H_init"].detach().expand(3, 97, 32), leaves["inner.L_init"].detach()
+    _, _, logits, q_halt = reference_step(
+        leaves,
+        start[0],
+        start[1].expand(3, 97, 32),
+        tokens,
+        puzzle_ids,
+        n=2,
+        T=1,
+        prefix_len=16,
+        n_heads=n_heads,
+    )
+    ((logits * probe).sum() + q_halt.sum()).backward()
+    compared = 0
+    for name, param in model.named_parameters():
+        key = _OUR_NAMES.get(name, "inner." + name)
+        torch.testing.assert_close(param.grad, leaves[key].grad, atol=1e-4, rtol=1e-4, msg=name)
+        compared += 1
+    assert compared == len([k for k in sd if not k.endswith("_init")])
+
+
 @pytest.mark.parametrize("prefix", ["", "model.", "_orig_mod.", "_orig_mod.model.", "module."])
 def test_wrapper_prefixes_are_stripped(tmp_path: Path, prefix: str) -> None:
     sd = reference_state(32, 1, "mlp")
