@@ -1,8 +1,8 @@
-"""Device and compilation choices, resolved once at start-up (precision: ``engine.precision``).
+"""The device, resolved once at start-up (precision: ``engine.precision``; compile: ``engine.compile``).
 
 The TRM reference is CUDA-only (bf16 weights, fused kernels, torch.compile always on). Here the
-same code runs on CPU, CUDA and MPS: ``"auto"`` picks CUDA, then MPS, then CPU; torch.compile only
-on CUDA, where it pays for its start-up time.
+same code runs on CPU, CUDA and MPS: ``"auto"`` picks CUDA, then MPS, then CPU. Whether to
+torch.compile is ``engine.compile``'s decision.
 """
 
 from __future__ import annotations
@@ -48,17 +48,6 @@ def resolve_device(name: str, field: str = "train.device") -> torch.device:
     if device.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"{field}: {name!r} is not supported (use cpu, cuda or mps)")
     return device
-
-
-def should_compile(name: str, device: torch.device) -> bool:
-    """Whether to torch.compile: "on", "off", or "auto" (on CUDA only)."""
-    if name == "on":
-        return True
-    if name == "off":
-        return False
-    if name == "auto":
-        return device.type == "cuda"
-    raise ConfigError(f"train.compile: unknown value {name!r} (use auto, on or off)")
 
 
 def describe(device: torch.device, dtype: torch.dtype | None = None) -> str:

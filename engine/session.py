@@ -37,10 +37,11 @@ from engine.checkpoint import (
     rng_state,
     set_rng_state,
 )
+from engine.compile import CompileChoice, choose_compile, compile_network
 from engine.config import ConfigError, RunConfig
 from engine.curriculum import DepthSchedule
 from engine.data import DataSplits, Sampler, load_data
-from engine.device import describe, resolve_device, should_compile
+from engine.device import describe, resolve_device
 from engine.evaluate import EvalResult
 from engine.memory import allocating
 from engine.model import TRM
@@ -72,7 +73,8 @@ class Session:
     precision: torch.dtype | None  # autocast dtype; None = fp32
     splits: DataSplits
     net: TRM  # the plain model (weights, carry helpers)
-    forward: Callable[..., Any]  # what the step calls: net, compiled and/or DDP-wrapped
+    forward: Callable[..., Any]  # what the step calls: net (its network maybe compiled), or DDP
+    compiled: CompileChoice  # whether net's network is compiled, and why
     eval_net: TRM  # a copy that receives the EMA weights for evaluation
     adam: AdamATan2
     sign: SignSGD
@@ -137,11 +139,12 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
             cfg.data.seed,
             stream=world.rank,
         )
-    forward = dist.wrap(net, world)
-    if should_compile(cfg.train.compile, device):
-        forward = torch.compile(forward)
-    adam, sign = build_optimizers(net, cfg.optim)
     total = total_steps_for(cfg, len(splits.train_questions))
+    compiled = choose_compile(cfg.train.compile, device, total)
+    if compiled.on:
+        compile_network(net)
+    forward = dist.wrap(net, world)
+    adam, sign = build_optimizers(net, cfg.optim)
     eval_every = cfg.train.eval_every or max(1, math.ceil(total / 10))
     explore = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + world.rank)
     run = Session(
@@ -153,6 +156,7 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
         splits=splits,
         net=net,
         forward=forward,
+        compiled=compiled,
         eval_net=eval_net,
         adam=adam,
         sign=sign,
@@ -200,6 +204,7 @@ def announce(run: Session) -> None:
         config=run.cfg.to_dict(),
         total_steps=run.total_steps,
         device=describe(run.device, run.precision),
+        compile={"on": run.compiled.on, "why": run.compiled.why},
         n_params=run.net.n_params(),
         world_size=run.world.size,
         resumed=run.resumed,

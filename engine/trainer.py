@@ -25,6 +25,7 @@ import torch
 
 from engine import distributed as dist
 from engine.checkpoint import remove_stale_temporaries
+from engine.compile import cache_dir as compile_cache_dir
 from engine.config import RunConfig
 from engine.curriculum import Depth, hsw_weights, step_cost
 from engine.data import to_tokens
@@ -181,6 +182,7 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
             to_tokens(first.answers, run.device),
             cfg.model.n_sup,
         )
+    compiled_yet = False
     while run.step < run.total_steps:
         depth = run.schedule.at(run.step, run.total_steps)
         if depth.stage != run.stage:
@@ -220,7 +222,12 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
         why = stop() if stop is not None else False
         # Every rank must take the same branch below, or the next collective would hang.
         nonfinite, stopping = dist.any_rank([not finite, bool(why)], run.world)
-        run.seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        run.seconds += elapsed
+        if run.compiled.on and not compiled_yet:
+            # The first step of a process compiles the network: show what it cost.
+            run.events.emit("compile", run.step, seconds=elapsed, cache=str(compile_cache_dir()))
+            compiled_yet = True
         if nonfinite:
             return _failed(run, f"non-finite loss at step {run.step}; {_kept(run)}")
         if run.step % cfg.train.log_every == 0 or run.step == run.total_steps:

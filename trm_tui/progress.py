@@ -65,6 +65,16 @@ class TrainDisplay:
             stages = event.get("config", {}).get("curriculum", {})
             self.n_stages = len(stages.get("stages", [])) if stages.get("depth") else 1
             self.bar.update(self.task, total=event.get("total_steps"), completed=event["step"])
+            compiled = event.get("compile")
+            if isinstance(compiled, dict) and compiled.get("on"):
+                self.console.print(
+                    f"compiling the network ({compiled.get('why')}): the first step is slow"
+                )
+        elif kind == "compile":
+            self.console.print(
+                f"first step, compiling included: {_fmt(event.get('seconds'), '.1f')} s "
+                f"(kernels cached in {event.get('cache')})"
+            )
         elif kind == "train":
             self.train = event
             self.bar.update(self.task, completed=event["step"], eta=_duration(event.get("eta_s")))

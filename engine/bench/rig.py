@@ -1,6 +1,6 @@
 """A training step exactly as ``engine.trainer`` runs it, without run directory or events.
 
-Builds what ``engine.session.build_session`` builds (model, optional torch.compile, AdamATan2 and
+Builds what ``engine.session.build_session`` builds (model, optional compiled network, AdamATan2 and
 sign-SGD, EMA, a ``Sampler`` with fresh augmentation, HSW weights, staggered first batch) and
 steps it: draw puzzles for the halted rows, ``train_step``, EMA update. So a benchmark times the
 network *and* everything around it that a real run pays for on the critical path.
@@ -17,6 +17,7 @@ import math
 import torch
 
 from engine.bench.solver import SAMPLES
+from engine.compile import compile_network
 from engine.config import RunConfig
 from engine.curriculum import Depth, hsw_weights
 from engine.data import Sampler, to_tokens
@@ -45,7 +46,9 @@ class Rig:
         self.cfg, self.device, self.batch_size = cfg, device, batch_size
         torch.manual_seed(cfg.train.seed)
         self.net = TRM(cfg.model).to(device)
-        self.forward = torch.compile(self.net) if compiled else self.net
+        if compiled:
+            compile_network(self.net)
+        self.forward = self.net
         self.optimizers = list(build_optimizers(self.net, cfg.optim))
         self.ema = EMA(self.net, cfg.optim.ema)
         sample = csv_format.read_csv(SAMPLE_PUZZLES)

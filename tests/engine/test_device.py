@@ -7,7 +7,7 @@ import torch
 
 from engine import device as device_module
 from engine.config import ConfigError
-from engine.device import describe, resolve_device, should_compile
+from engine.device import describe, resolve_device
 
 CPU = torch.device("cpu")
 
@@ -43,15 +43,6 @@ def test_cuda_without_cuda_is_a_config_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match=r"train\.device: 'cuda:1' requested but CUDA"):
         resolve_device("cuda:1")
-
-
-def test_should_compile() -> None:
-    assert should_compile("auto", CPU) is False
-    assert should_compile("auto", torch.device("cuda", 0)) is True
-    assert should_compile("on", CPU) is True
-    assert should_compile("off", torch.device("cuda", 0)) is False
-    with pytest.raises(ConfigError, match=r"train\.compile"):
-        should_compile("maybe", CPU)
 
 
 def test_describe_cpu() -> None:
