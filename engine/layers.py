@@ -83,6 +83,13 @@ def swiglu_width(width: int, expansion: float) -> int:
     return -(-inner // 256) * 256
 
 
+def _gated(gate: Tensor, up: Tensor) -> Tensor:
+    """``silu(gate) * up``; without autograd, in ``gate``'s memory (no new tensors)."""
+    if torch.is_grad_enabled():
+        return F.silu(gate) * up
+    return F.silu(gate, inplace=True).mul_(up)
+
+
 class SwiGLU(nn.Module):
     """``down(silu(gate) * up)`` with gate and up in one projection (gate rows first).
 
@@ -103,12 +110,12 @@ class SwiGLU(nn.Module):
         """Rows ``(N, width)`` -> ``(N, width)``: the SwiGLU of each row."""
         weight = self.gate_up_proj.weight
         gate, up = F.linear(rows, weight[: self.inner]), F.linear(rows, weight[self.inner :])
-        return F.linear(F.silu(gate) * up, self.down_proj.weight)
+        return F.linear(_gated(gate, up), self.down_proj.weight)
 
     def mix_columns(self, columns: Tensor) -> Tensor:
         """Columns ``(width, N)`` -> ``(width, N)``: the SwiGLU of each column."""
         gate, up = torch.mm(self.gate_up_proj.weight, columns).chunk(2, dim=0)
-        return torch.mm(self.down_proj.weight, F.silu(gate) * up)
+        return torch.mm(self.down_proj.weight, _gated(gate, up))
 
 
 def rotary_tables(length: int, head_dim: int, theta: float) -> tuple[Tensor, Tensor]:
