@@ -74,3 +74,29 @@ def test_compiled_network_computes_the_eager_step(
         # Gradients reach ~100 here; fused kernels round differently in the last bits.
         torch.testing.assert_close(q.grad, p.grad, atol=1e-3, rtol=1e-4, msg=name)
     assert any(tmp_path.joinpath("inductor").iterdir())  # kernels went to the cache asked for
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compiled_network_on_cuda_in_bf16_trains_like_eager() -> None:
+    """The GPU path: the compiled network under bf16 autocast, one step with its backward."""
+    cfg = ModelConfig(d=64, n_latent=2, n_cycles=2)
+    torch.manual_seed(0)
+    cuda = torch.device("cuda")
+    eager = TRM(cfg).to(cuda)
+    compiled = TRM(cfg).to(cuda)
+    compiled.load_state_dict(eager.state_dict())
+    compile_network(compiled)
+    tokens = torch.randint(1, 11, (8, 81), device=cuda)
+    ids = torch.zeros(8, dtype=torch.long, device=cuda)
+    outs = []
+    for model in (eager, compiled):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = model(model.initial_carry(8), tokens, ids, n=2, T=2)
+        (out.logits.float().sum() + out.q_halt.sum()).backward()
+        outs.append(out)
+    torch.testing.assert_close(outs[1].logits.float(), outs[0].logits.float(), atol=0.1, rtol=0.05)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert q.grad is not None and torch.isfinite(q.grad).all()
+        cosine = torch.nn.functional.cosine_similarity(p.grad.flatten(), q.grad.flatten(), dim=0)
+        assert cosine > 0.99
