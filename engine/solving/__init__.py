@@ -10,4 +10,4 @@
 - ``scoring``: exact accuracy and steps spent of sampled solving (``trm eval``, the scaling bench).
 """
 
-DEFAULT_SAMPLES = 8  # K of `trm solve`, `trm eval` and the dashboard (docs/RESULTS.md, scaling)
+DEFAULT_SAMPLES = 16  # K of `trm solve`, `trm eval` and the dashboard (docs/RESULTS.md, scaling)
