@@ -42,16 +42,9 @@ def lecun_linear(in_features: int, out_features: int, bias: bool = False) -> nn.
     return layer
 
 
-def rms_norm(x: Tensor, eps: float, dim: int = -1) -> Tensor:
-    """RMSNorm over ``dim`` without a learnable scale, computed in float32."""
-    dtype = x.dtype
-    x = x.float()
-    return (x * torch.rsqrt(x.square().mean(dim, keepdim=True) + eps)).to(dtype)
-
-
 class _AddRMSNorm(torch.autograd.Function):
-    """``rms_norm(h + delta)`` with a hand-written backward that saves only the output and the
-    inverse RMS: ``ds = r * (dy - y * mean(dy * y))`` (half the element-wise passes of autograd's)."""
+    """RMSNorm (no scale, float32) of ``h + delta`` with a hand-written backward that saves only
+    the output and the inverse RMS: ``ds = r * (dy - y * mean(dy * y))`` (half the element-wise passes of autograd's)."""
 
     @staticmethod
     def forward(ctx, h: Tensor, delta: Tensor, eps: float, dim: int) -> Tensor:
@@ -72,7 +65,7 @@ class _AddRMSNorm(torch.autograd.Function):
 
 
 def add_rms_norm(h: Tensor, delta: Tensor, eps: float, dim: int = -1) -> Tensor:
-    """The post-norm residual ``rms_norm(h + delta, eps, dim)``: computed in float32, returned in
+    """The post-norm residual: RMSNorm of ``h + delta`` over ``dim``, computed in float32, returned in
     the residual stream's dtype (``h``'s; float32 under autocast), fused for backward."""
     return _AddRMSNorm.apply(h, delta, eps, dim)
 

@@ -139,15 +139,20 @@ def _swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return F.linear(F.silu(gate) * up, module.down_proj.weight)
 
 
+def _rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm as the reference writes it: over the last axis, no scale."""
+    return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + eps)
+
+
 def test_mlp_mixer_normalises_over_positions_like_the_reference() -> None:
-    from engine.layers import Block, rms_norm
+    from engine.layers import Block
 
     torch.manual_seed(0)
     block = Block(d=8, total_len=97, expansion=2.0, mixer="mlp", n_heads=1, eps=1e-5)
     h = torch.randn(2, 97, 8)  # (B, L, d)
     t = h.transpose(1, 2)
-    mixed = rms_norm(t + _swiglu(block.mlp_t, t), 1e-5).transpose(1, 2)
-    expected = rms_norm(mixed + _swiglu(block.mlp, mixed), 1e-5)
+    mixed = _rms_norm(t + _swiglu(block.mlp_t, t), 1e-5).transpose(1, 2)
+    expected = _rms_norm(mixed + _swiglu(block.mlp, mixed), 1e-5)
     token_major = h.transpose(0, 1).contiguous()  # the block's layout, (L, B, d)
     torch.testing.assert_close(block(token_major, None).transpose(0, 1), expected)
     # After the token-mixing sub-layer each channel has unit RMS over the 97 positions.
