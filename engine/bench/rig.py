@@ -48,7 +48,6 @@ class Rig:
         self.net = TRM(cfg.model).to(device)
         if compiled:
             compile_network(self.net)
-        self.forward = self.net
         self.optimizers = list(build_optimizers(self.net, cfg.optim))
         self.ema = EMA(self.net, cfg.optim.ema)
         sample = csv_format.read_csv(SAMPLE_PUZZLES)
@@ -75,7 +74,7 @@ class Rig:
         fresh = self.sampler.draw(int(self.state.halted.sum()))
         result = train_step(
             self.net,
-            self.forward,
+            self.net,  # the forward: the model itself, its network compiled in place if asked
             self.state,
             to_tokens(fresh.questions, self.device),
             to_tokens(fresh.answers, self.device),
