@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -25,14 +26,24 @@ from pathlib import Path
 from typing import Any
 
 from engine import trainer
-from engine.ablation_report import PAPER, VARIANTS, results_markdown, run_timing, summarize
-from engine.config import ConfigError, RunConfig, preset, with_cgar
+from engine.ablation_report import (
+    LEVERS,
+    PAPER,
+    VARIANTS,
+    parse_variant,
+    results_markdown,
+    run_timing,
+    summarize,
+    variant_order,
+)
+from engine.config import ConfigError, RunConfig, apply_overrides, preset, with_cgar
 from engine.curriculum import DepthSchedule, hsw_weights
 from engine.data import load_data
 from engine.device import resolve_device
 from engine.evaluate import EvalResult, evaluate, load_trained_model
 from engine.events import EventSink, Fanout, read_events
 from engine.run_dir import RunPaths, create_run_dir
+from engine.session import total_steps_for
 
 RESULTS_VERSION = 1
 DEFAULT_SEEDS = 3
@@ -42,38 +53,57 @@ class AblationError(ValueError):
     """The study cannot run as asked (e.g. OUT holds a different study); names the file."""
 
 
-def ablation_config(preset_name: str) -> RunConfig:
+SCALES = ("readme", "quick")
+
+
+def ablation_config(preset_name: str, scale: str = "readme") -> RunConfig:
     """The configuration every variant and seed of the study starts from (curricula off).
 
-    ``cpu``: the ``cpu`` preset on easy puzzles (60 givens, so that a run this short has
-    something to learn), for 7 epochs (110 steps of 64), evaluated at steps 55 and 110. Sized
-    from the preset's measured pace on 2 threads (``trm bench train --preset cpu``): 2.04 s a
-    step at full depth, 1.36 s on average under the depth curriculum, and about 30 s per
-    evaluation of 100 puzzles. Per seed: 110 x (2.04 + 2.04 + 1.36 + 1.36) s of training plus
-    4 runs x 2 evaluations, about 16.5 min; 3 seeds, about 50 min. ``tiny`` and ``paper`` are
-    the presets unchanged.
+    For the ``cpu`` preset, ``scale`` picks the study's size:
+
+    - ``readme`` (default): the README's first command, the ``cpu`` preset unchanged (625 steps
+      of 64 on puzzles with 45 givens, where a run reaches 71-96% exact), evaluated every 50
+      steps so that time-to-accuracy can be read off the curve. Measured on a 2-core AMD EPYC
+      with AVX512-BF16 (bf16, compiled, 2 threads): 0.62 s a step at full depth and 10 s an
+      evaluation of 100 puzzles, so about 8.5 min a full-depth run and 6.5 min a CGAR run; the
+      four variants over 3 seeds, about 90 min.
+    - ``quick``: easy puzzles (60 givens) for 7 epochs (110 steps of 64), evaluated at steps 55
+      and 110; about 16.5 min a seed on 2 threads, where every variant stays at 0% exact.
+
+    ``tiny`` and ``paper`` are the presets unchanged.
     """
+    if scale not in SCALES:
+        raise ConfigError(f"scale: unknown {scale!r} (known: {', '.join(SCALES)})")
     cfg = preset(preset_name)
     if preset_name == "cpu":
-        cfg = dataclasses.replace(
-            cfg,
-            data=dataclasses.replace(cfg.data, min_clues=60),
-            train=dataclasses.replace(cfg.train, epochs=7, eval_every=55, log_every=5),
-        )
+        if scale == "quick":
+            data = dataclasses.replace(cfg.data, min_clues=60)
+            train = dataclasses.replace(cfg.train, epochs=7, eval_every=55, log_every=5)
+        else:
+            data, train = cfg.data, dataclasses.replace(cfg.train, eval_every=50)
+        cfg = dataclasses.replace(cfg, data=data, train=train)
     return variant_config(cfg, "baseline", cfg.train.seed)
 
 
+# Seconds per network application and row, bf16 and compiled on a 2-core AMD EPYC with
+# AVX512-BF16 (the README's first command): what the study's up-front estimate is priced at.
+PACE_S = 2.8e-4
+
+
 def variant_config(base: RunConfig, variant: str, seed: int) -> RunConfig:
-    """``base`` with the curricula of ``variant`` switched on and ``train.seed = seed``."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"variant: unknown {variant!r} (known: {', '.join(VARIANTS)})")
+    """``base`` with the switches of ``variant`` on and ``train.seed = seed``.
+
+    A variant is one of :data:`VARIANTS` (which of CGAR's curricula are on), optionally followed
+    by levers of :data:`LEVERS`, ``+`` each: ``cgar+muon``, ``baseline+halt3+clues``.
+    """
+    curricula, levers = parse_variant(variant)
     off = dataclasses.replace(base.curriculum, depth=False, hsw=False)
     cfg = dataclasses.replace(
         base, curriculum=off, train=dataclasses.replace(base.train, seed=seed)
     )
-    if variant == "baseline":
-        return cfg
-    return with_cgar(cfg, depth=variant in ("depth", "cgar"), hsw=variant in ("hsw", "cgar"))
+    if curricula != "baseline":
+        cfg = with_cgar(cfg, depth=curricula in ("depth", "cgar"), hsw=curricula in ("hsw", "cgar"))
+    return apply_overrides(cfg, [LEVERS[lever][1] for lever in levers])
 
 
 @dataclass(frozen=True)
@@ -104,6 +134,20 @@ def plan_runs(base: RunConfig, variants: list[str], n_seeds: int) -> list[Planne
             cost = schedule.remaining_cost(0, 10_000) / 10_000
             runs.append(PlannedRun(variant, seed, cfg, cost))
     return runs
+
+
+def estimate_s(run: PlannedRun) -> float | None:
+    """Seconds ``run`` takes at :data:`PACE_S`: its steps at their mean cost, plus its in-run
+    evaluations (every held-out puzzle, all supervision steps, full depth, forward only).
+    None when the training set's size is not known before loading it (``data.path`` set)."""
+    cfg = run.config
+    if cfg.data.path and cfg.train.max_steps <= 0:
+        return None
+    steps = total_steps_for(cfg, cfg.data.n_train)
+    m = cfg.model
+    n_evals = steps // (cfg.train.eval_every or max(1, math.ceil(steps / 10))) + 1
+    per_eval = cfg.data.n_test * m.n_sup * m.n_cycles * (m.n_latent + 1)
+    return PACE_S * (steps * run.cost_per_step * cfg.train.batch_size + n_evals * per_eval)
 
 
 class Watcher:
@@ -305,8 +349,8 @@ def _first_difference(saved: dict[str, Any], wanted: dict[str, Any], prefix: str
 def _write_results(out: Path, results: dict[str, Any], variants: list[str]) -> None:
     """Recompute the summary and write ``results.json`` and ``results.md``, each atomically."""
     known = list(dict.fromkeys([*results["variants"], *variants]))
-    results["variants"] = [v for v in VARIANTS if v in known]
-    results["runs"].sort(key=lambda r: (VARIANTS.index(r["variant"]), r["seed"]))
+    results["variants"] = sorted(known, key=variant_order)
+    results["runs"].sort(key=lambda r: (variant_order(r["variant"]), r["seed"]))
     results["summary"] = summarize(results["runs"], results["variants"])
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")

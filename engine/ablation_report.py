@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import ConfigError
+
 VARIANTS = ("baseline", "depth", "hsw", "cgar")
 VARIANT_TITLES = {
     "baseline": "baseline",
@@ -28,6 +30,44 @@ VARIANT_TITLES = {
     "hsw": "supervision weighting only",
     "cgar": "CGAR (both)",
 }
+# Levers a variant may add after a "+" (engine.ablation.variant_config): title, override.
+LEVERS = {
+    "muon": ("Muon", "optim.optimizer=muon"),
+    "halt3": ("halt bias -3", "model.halt_bias_init=-3"),
+    "clues": ("clue curriculum", "curriculum.clues=true"),
+}
+THRESHOLDS = (0.5, 0.8, 0.9)  # time-to-accuracy: first evaluation at or above each
+
+
+def parse_variant(name: str) -> tuple[str, list[str]]:
+    """``"cgar+muon"`` -> ``("cgar", ["muon"])``; an unknown part is a ConfigError naming it."""
+    curricula, *levers = name.split("+")
+    if curricula not in VARIANTS:
+        where = f" in {name!r}" if levers else ""
+        raise ConfigError(
+            f"variant: unknown variant {curricula!r}{where} (known: {', '.join(VARIANTS)})"
+        )
+    for lever in levers:
+        if lever not in LEVERS:
+            raise ConfigError(
+                f"variant: unknown lever {lever!r} in {name!r} (known: {', '.join(LEVERS)})"
+            )
+    if len(set(levers)) != len(levers):
+        raise ConfigError(f"variant: {name!r} names a lever twice")
+    return curricula, levers
+
+
+def variant_order(name: str) -> tuple[int, int, str]:
+    """Sort key: the four curricula variants in the paper's order, each followed by its levers."""
+    curricula, levers = parse_variant(name)
+    return (VARIANTS.index(curricula), len(levers), name)
+
+
+def variant_title(name: str) -> str:
+    """``"cgar+muon"`` -> ``"CGAR (both) + Muon"``."""
+    curricula, levers = parse_variant(name)
+    return " + ".join([VARIANT_TITLES[curricula], *(LEVERS[lever][0] for lever in levers)])
+
 
 # CGAR paper, Sudoku-Extreme at full scale, single runs (Qasim and Zhang, 2025).
 PAPER: dict[str, dict[str, float | None]] = {
@@ -105,6 +145,7 @@ def run_timing(events: list[dict[str, Any]]) -> RunTiming:
             "train_s": at(e["step"]),
             "exact_accuracy": e["exact_accuracy"],
             "cell_accuracy": e["cell_accuracy"],
+            "halt_exact_accuracy": e.get("halt_exact_accuracy"),
         }
         for e in evals
     ]
@@ -125,13 +166,50 @@ def mean_std(values: list[float]) -> dict[str, float | int | None]:
     return {"mean": float(np.mean(clean)), "std": std, "n": len(clean)}
 
 
+def reached(curve: list[dict[str, Any]], threshold: float) -> dict[str, float] | None:
+    """The first evaluation of ``curve`` with exact accuracy >= ``threshold``: its ``step`` and
+    ``train_s``; None when the run never got there."""
+    for point in curve:
+        if point["exact_accuracy"] >= threshold:
+            return {"step": point["step"], "train_s": point["train_s"]}
+    return None
+
+
+def time_to_accuracy(runs: list[dict[str, Any]], base: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per threshold of :data:`THRESHOLDS`: mean ± std of the steps and training seconds until
+    the first evaluation at that exact accuracy, over the seeds that got there (``reached`` of
+    ``runs``), and the speed-up over the baseline runs ``base``, paired by seed (seeds where both
+    got there)."""
+    out: dict[str, Any] = {}
+    for threshold in THRESHOLDS:
+        mine = {r["seed"]: reached(r.get("curve", []), threshold) for r in runs}
+        theirs = {r["seed"]: reached(r.get("curve", []), threshold) for r in base}
+        hits = [hit for hit in mine.values() if hit]
+        out[f"{threshold:g}"] = {
+            "steps": mean_std([hit["step"] for hit in hits]),
+            "train_s": mean_std([hit["train_s"] for hit in hits]),
+            "reached": len(hits),
+            "runs": len(mine),
+            "speedup": mean_std(
+                [
+                    theirs[seed]["train_s"] / hit["train_s"]
+                    for seed, hit in mine.items()
+                    if hit and theirs.get(seed) and hit["train_s"] > 0
+                ]
+            ),
+        }
+    return out
+
+
 def summarize(runs: list[dict[str, Any]], variants: list[str]) -> dict[str, Any]:
-    """Per variant: mean ± std over seeds of every metric and of the speed-up over the baseline.
+    """Per variant: mean ± std over seeds of every metric, of the speed-up over the baseline and
+    of the time to each accuracy of :data:`THRESHOLDS` (:func:`time_to_accuracy`).
 
     The speed-up is paired by seed (baseline ``train_s`` / variant ``train_s`` of the same seed),
     so machine load shared by a pair cancels out as far as it can.
     """
-    base_time = {r["seed"]: r["train_s"] for r in runs if r["variant"] == "baseline"}
+    baseline = [r for r in runs if r["variant"] == "baseline"]
+    base_time = {r["seed"]: r["train_s"] for r in baseline}
     summary: dict[str, Any] = {}
     for variant in variants:
         mine = [r for r in runs if r["variant"] == variant]
@@ -142,6 +220,7 @@ def summarize(runs: list[dict[str, Any]], variants: list[str]) -> dict[str, Any]
             [base_time[r["seed"]] / r["train_s"] for r in mine if r["seed"] in base_time]
         )
         entry["seeds"] = sorted(r["seed"] for r in mine)
+        entry["to_accuracy"] = time_to_accuracy(mine, baseline)
         summary[variant] = entry
     return summary
 
@@ -200,6 +279,38 @@ def _claims(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _time_to_accuracy_table(results: dict[str, Any]) -> list[str]:
+    """Steps and seconds to each accuracy, per variant, with the paired speed-up."""
+    summary = results["summary"]
+    rows = [v for v in results["variants"] if v in summary and "to_accuracy" in summary[v]]
+    if not rows or not any(r.get("curve") for r in results["runs"]):
+        return []
+    heads = [f"to {t:.0%} exact: steps · s (runs there)" for t in THRESHOLDS]
+    speedups = [f"speed-up to {t:.0%}" for t in THRESHOLDS]
+    lines = [
+        "",
+        "Time to accuracy: the first in-run evaluation (held-out split, full depth, all "
+        "supervision steps) at each exact accuracy; mean ± std over the runs that got there, "
+        "training seconds as above. Speed-up: the baseline's seconds over the variant's, paired "
+        "by seed where both got there.",
+        "",
+        "| variant | " + " | ".join(heads + speedups) + " |",
+        "|---" * (1 + len(heads) + len(speedups)) + "|",
+    ]
+    for variant in rows:
+        to = summary[variant]["to_accuracy"]
+        cells = [variant_title(variant)]
+        for t in THRESHOLDS:
+            entry = to[f"{t:g}"]
+            cells.append(
+                f"{_fmt(entry['steps'], digits=0)} · {_fmt(entry['train_s'], digits=0)} "
+                f"({entry['reached']}/{entry['runs']})"
+            )
+        cells += [_fmt(to[f"{t:g}"]["speedup"], digits=2, unit="x") for t in THRESHOLDS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def results_markdown(results: dict[str, Any]) -> str:
     """``results.md``: settings, the table (mean ± std over seeds) and the paper's claims."""
     summary = results["summary"]
@@ -226,7 +337,7 @@ def results_markdown(results: dict[str, Any]) -> str:
             continue
         s = summary[variant]
         cells = [
-            VARIANT_TITLES.get(variant, variant),
+            variant_title(variant),
             _fmt(s["train_s"], digits=0),
             _fmt(s["speedup"], digits=2, unit="x"),
             _fmt(s["wall_s"], digits=0),
@@ -239,6 +350,7 @@ def results_markdown(results: dict[str, Any]) -> str:
             str(len(s["seeds"])),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _time_to_accuracy_table(results)
     claims = _claims(summary)
     if claims:
         lines += ["", "The paper's claims (single runs at full scale) beside ours:", "", *claims]

@@ -68,6 +68,7 @@ class ModelConfig:
     seq_len: int = 81  # cells
     rope_theta: float = 10000.0  # RoPE base (mixer="attention")
     rms_eps: float = 1e-5  # RMSNorm epsilon
+    halt_bias_init: float = -5.0  # initial bias of the halting logit (reference: -5, never halt)
 
     def __post_init__(self) -> None:
         _check_numbers("model", self)
@@ -115,6 +116,12 @@ class CurriculumConfig:
     stages: tuple[Stage, ...] = (Stage(0.3, 2, 1), Stage(0.6, 4, 2), Stage(1.0, 6, 3))
     hsw: bool = False  # HSW on: row loss weighted by lambda^(t-1) / Z
     hsw_lambda: float = 0.7  # lambda, the per-step decay of HSW
+    # Clue curriculum (an addition, not CGAR's: engine.curriculum.clue_target): training puzzles
+    # get answer cells revealed up to `clues_start` givens at the start, fewer and fewer until
+    # rho = `clues_until`, then none (the data's own givens).
+    clues: bool = False
+    clues_start: int = 60
+    clues_until: float = 0.6
 
     def __post_init__(self) -> None:
         _check_numbers("curriculum", self)
@@ -132,12 +139,20 @@ class CurriculumConfig:
             all(s.n >= 1 and s.T >= 1 for s in stages), "curriculum.stages", "n and T must be >= 1"
         )
         _check(0.0 < self.hsw_lambda <= 1.0, "curriculum.hsw_lambda", "must be in (0, 1]")
+        _check(0 <= self.clues_start <= 81, "curriculum.clues_start", "must be in 0..81")
+        _check(0.0 < self.clues_until <= 1.0, "curriculum.clues_until", "must be in (0, 1]")
+
+
+OPTIMIZERS = ("adam-atan2", "muon")
 
 
 @dataclass(frozen=True)
 class OptimConfig:
     """AdamATan2 for the network, sign-SGD for the puzzle embedding, warm-up schedule, EMA."""
 
+    # "adam-atan2" (the reference) or "muon": Muon for the shared network's 2-D weights, at
+    # `lr` and `weight_decay` with Moonshot's AdamW-matched update scale (engine.optim).
+    optimizer: str = "adam-atan2"
     lr: float = 1e-4  # peak learning rate
     lr_warmup_steps: int = 2000  # linear warm-up from 0
     lr_schedule: str = "constant"  # after warm-up: "constant" (reference Sudoku) or "cosine"
@@ -151,6 +166,11 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         _check_numbers("optim", self)
+        _check(
+            self.optimizer in OPTIMIZERS,
+            "optim.optimizer",
+            f"must be one of {', '.join(repr(o) for o in OPTIMIZERS)}",
+        )
         _check(self.lr > 0, "optim.lr", "must be positive")
         _check(self.lr_warmup_steps >= 0, "optim.lr_warmup_steps", "must be >= 0")
         _check(

@@ -10,6 +10,11 @@ model's full ``(n_latent, n_cycles)``.
 HSW: a row at its own supervision step ``t`` (1..N_sup) has weight
 ``w_t = lambda^(t-1) / Z`` with ``Z = sum_{t=1..N_sup} lambda^(t-1)``.
 
+Clue curriculum (an addition: CGAR names a data curriculum as untried): while
+``rho < clues_until`` each training puzzle drawn gets answer cells revealed up to
+:func:`clue_targets` givens, falling linearly from ``clues_start`` at ``rho = 0`` to the
+puzzle's own count at ``clues_until``; from there on the puzzles are the data's own. Off by default.
+
 Departure from the paper, on purpose: :func:`row_weights` returns ``N_sup * w_t`` rather than
 ``w_t``. The weights then have mean 1 over the supervision steps, so the weighted loss keeps the
 scale of the unweighted baseline and the same learning rate serves both (the paper's weights sum
@@ -20,7 +25,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -117,3 +124,17 @@ def row_weights(steps: Tensor, weights: Tensor) -> Tensor:
     # gather rejects an out-of-range step (0 would silently pick the last weight with indexing).
     w = weights.to(dtype=torch.float32).gather(0, steps.to(dtype=torch.long) - 1)
     return w * weights.numel()
+
+
+def clue_targets(cfg: CurriculumConfig, step: int, total_steps: int, givens: Any) -> Any:
+    """Givens each drawn training puzzle is topped up to at optimizer ``step``, or None when the
+    clue curriculum leaves the puzzles as they are (off, or ``rho >= clues_until``).
+
+    ``givens`` (numpy, per puzzle) are the puzzles' own counts; the target falls linearly from
+    ``clues_start`` at ``rho = 0`` to each puzzle's own count at ``clues_until``.
+    """
+    rho = step / max(1, total_steps)
+    if not cfg.clues or rho >= cfg.clues_until:
+        return None
+    left = 1.0 - rho / cfg.clues_until
+    return givens + np.ceil(left * np.maximum(0, cfg.clues_start - givens)).astype(givens.dtype)

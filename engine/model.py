@@ -83,7 +83,7 @@ class TRM(nn.Module):
             trunc_normal_(self.embed_tokens.weight, std=1.0 / self.embed_scale)
             self.puzzle_emb.weight.zero_()
             self.q_head.weight.zero_()
-            self.q_head.bias.fill_(-5.0)  # start by never halting
+            self.q_head.bias.fill_(cfg.halt_bias_init)  # -5 (reference): start by never halting
         self.register_buffer("y_init", trunc_normal_(torch.empty(cfg.d), std=1.0))
         self.register_buffer("z_init", trunc_normal_(torch.empty(cfg.d), std=1.0))
         if cfg.mixer == "attention":

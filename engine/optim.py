@@ -17,7 +17,8 @@
   decoupled decay, then a step of ``-lr * sign(grad)``, only on embedding rows the batch used.
   It departs in one detail: the reference updates the rows whose ids were in the batch; here the
   embedding is an ordinary parameter, so a row counts as used when its gradient is not all zero.
-- :func:`build_optimizers`: the two, over the parameters each one trains.
+- :func:`build_optimizers`: the two (three with Muon, a named option), over the parameters each
+  one trains; :func:`set_lr` moves them along the schedule.
 - :func:`lr_at`: linear warm-up from 0, then constant or cosine (the reference's
   ``cosine_schedule_with_warmup_lr_lambda`` with ``num_cycles = 0.5``).
 - :class:`EMA`: exponential moving average of the weights, as the reference's ``EMAHelper``.
@@ -147,14 +148,43 @@ class SignSGD(torch.optim.Optimizer):
         return loss
 
 
-def build_optimizers(net: nn.Module, cfg: OptimConfig) -> tuple[AdamATan2, SignSGD]:
-    """AdamATan2 for the network, sign-SGD for the puzzle embedding (parameters ``puzzle_emb.*``)."""
-    emb = [p for n, p in net.named_parameters() if n.startswith("puzzle_emb.")]
-    rest = [p for n, p in net.named_parameters() if not n.startswith("puzzle_emb.")]
-    return (
-        AdamATan2(rest, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay),
-        SignSGD(emb, lr=cfg.puzzle_emb_lr, weight_decay=cfg.puzzle_emb_weight_decay),
-    )
+def build_optimizers(net: nn.Module, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
+    """The run's optimizers by name (the names are the checkpoint's keys).
+
+    ``adam``: AdamATan2 for the network; ``sign``: sign-SGD for the puzzle embedding (parameters
+    ``puzzle_emb.*``). With ``optimizer = "muon"`` the shared network's 2-D weights
+    (``L_level.*``) move to ``muon``, PyTorch's Muon at the same ``lr`` and ``weight_decay`` with
+    ``adjust_lr_fn="match_rms_adamw"`` (Moonshot's scaling, whose updates have AdamW's RMS so that
+    an Adam learning rate carries over), momentum 0.95 with Nesterov (Muon's defaults);
+    embeddings, heads and biases stay on AdamATan2. Each fused gate/up weight is orthogonalised
+    as one matrix.
+    """
+    named = list(net.named_parameters())
+    emb = [p for n, p in named if n.startswith("puzzle_emb.")]
+    matrices = [
+        p for n, p in named if cfg.optimizer == "muon" and n.startswith("L_level.") and p.ndim == 2
+    ]
+    chosen = {id(p) for p in emb + matrices}
+    rest = [p for _, p in named if id(p) not in chosen]
+    optimizers: dict[str, torch.optim.Optimizer] = {
+        "adam": AdamATan2(
+            rest, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+        ),
+        "sign": SignSGD(emb, lr=cfg.puzzle_emb_lr, weight_decay=cfg.puzzle_emb_weight_decay),
+    }
+    if matrices:
+        optimizers["muon"] = torch.optim.Muon(
+            matrices, lr=cfg.lr, weight_decay=cfg.weight_decay, adjust_lr_fn="match_rms_adamw"
+        )
+    return optimizers
+
+
+def set_lr(optimizers: dict[str, torch.optim.Optimizer], lr: float, cfg: OptimConfig) -> None:
+    """Every optimizer at the schedule's ``lr``; sign-SGD scaled by ``puzzle_emb_lr / lr``."""
+    for name, opt in optimizers.items():
+        scale = cfg.puzzle_emb_lr / cfg.lr if name == "sign" else 1.0
+        for group in opt.param_groups:
+            group["lr"] = lr * scale
 
 
 def lr_at(step: int, cfg: OptimConfig, total_steps: int) -> float:

@@ -8,7 +8,7 @@ resume and ``M`` more steps equal ``N + M`` uninterrupted steps.
 
 Checkpoint keys: ``config`` (``RunConfig.to_dict()``), ``step``, ``total_steps``, ``model`` (the
 raw weights), ``ema`` (``{"decay", "averaged"}``: ``averaged`` is the state dict to use for
-inference), ``optimizers`` (``adam``, ``sign``), ``ranks`` (per rank: ``batch``, ``sampler``,
+inference), ``optimizers`` (``adam``, ``sign``, with Muon ``muon``), ``ranks`` (per rank: ``batch``, ``sampler``,
 ``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics since the last log).
 
 Building a session reads and checks everything a run needs (device, precision, data, the
@@ -45,7 +45,7 @@ from engine.device import describe, resolve_device
 from engine.evaluate import EvalResult
 from engine.memory import allocating
 from engine.model import TRM
-from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers
+from engine.optim import EMA, build_optimizers
 from engine.precision import autocast, resolve_precision
 from engine.run_dir import RunPaths, write_checkpoint
 from engine.train_step import N_METRICS, StepSettings, TrainState, initial_state
@@ -76,8 +76,7 @@ class Session:
     forward: Callable[..., Any]  # what the step calls: net (its network maybe compiled), or DDP
     compiled: CompileChoice  # whether net's network is compiled, and why
     eval_net: TRM  # a copy that receives the EMA weights for evaluation
-    adam: AdamATan2
-    sign: SignSGD
+    optimizers: dict[str, torch.optim.Optimizer]  # by name: adam, sign (and muon)
     ema: EMA
     sampler: Sampler
     settings: StepSettings
@@ -144,7 +143,7 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
     if compiled.on:
         compile_network(net)
     forward = dist.wrap(net, world)
-    adam, sign = build_optimizers(net, cfg.optim)
+    optimizers = build_optimizers(net, cfg.optim)
     eval_every = cfg.train.eval_every or max(1, math.ceil(total / 10))
     explore = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + world.rank)
     run = Session(
@@ -158,8 +157,7 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
         forward=forward,
         compiled=compiled,
         eval_net=eval_net,
-        adam=adam,
-        sign=sign,
+        optimizers=optimizers,
         ema=ema,
         sampler=sampler,
         settings=StepSettings.from_config(cfg, explore, lambda: autocast(device, dtype)),
@@ -250,7 +248,7 @@ def save(run: Session, is_best: bool) -> None:
         "total_steps": run.total_steps,
         "model": run.net.state_dict(),
         "ema": run.ema.state_dict(),
-        "optimizers": {"adam": run.adam.state_dict(), "sign": run.sign.state_dict()},
+        "optimizers": {name: opt.state_dict() for name, opt in run.optimizers.items()},
         "ranks": ranks,
         "rng": rng_state(),
         "stage": run.stage,
@@ -275,8 +273,8 @@ def restore(run: Session, state: dict[str, Any]) -> None:
         )
     run.net.load_state_dict(state["model"])
     run.ema.load_state_dict(state["ema"])
-    run.adam.load_state_dict(state["optimizers"]["adam"])
-    run.sign.load_state_dict(state["optimizers"]["sign"])
+    for name, opt in run.optimizers.items():
+        opt.load_state_dict(state["optimizers"][name])
     mine = state["ranks"][run.world.rank]
     run.state = TrainState.from_dict(mine["batch"], run.device)
     run.sampler.load_state_dict(mine["sampler"])

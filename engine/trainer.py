@@ -21,17 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from engine import distributed as dist
 from engine.checkpoint import remove_stale_temporaries
 from engine.compile import cache_dir as compile_cache_dir
 from engine.config import RunConfig
-from engine.curriculum import Depth, hsw_weights, step_cost
-from engine.data import to_tokens
+from engine.curriculum import Depth, clue_targets, hsw_weights, step_cost
+from engine.data import Batch, to_tokens
 from engine.evaluate import EvalResult, evaluate
 from engine.memory import describe_failure, is_out_of_memory
-from engine.optim import lr_at
+from engine.optim import lr_at, set_lr
 from engine.run_dir import RunPaths, check_new_run_dir, claim_new_run_dir, lock_run_dir
 from engine.session import NonFiniteWeights, Session, announce, build_session, save
 from engine.train_step import stagger, train_step
@@ -174,7 +175,7 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
             hsw_weights(cfg.model.n_sup, cfg.curriculum.hsw_lambda), device=run.device
         )
     if run.step == 0 and cfg.train.stagger_start and bool(run.state.halted.all()):
-        first = run.sampler.draw(run.state.halted.numel())
+        first = _easier(run, run.sampler.draw(run.state.halted.numel()))
         run.state = stagger(
             run.net,
             run.state,
@@ -195,10 +196,9 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
                 rho=run.step / run.total_steps,
             )
         lr = lr_at(run.step + 1, cfg.optim, run.total_steps)
-        run.adam.param_groups[0]["lr"] = lr
-        run.sign.param_groups[0]["lr"] = cfg.optim.puzzle_emb_lr * lr / cfg.optim.lr
+        set_lr(run.optimizers, lr, cfg.optim)
         started = time.perf_counter()
-        fresh = run.sampler.draw(int(run.state.halted.sum()))
+        fresh = _easier(run, run.sampler.draw(int(run.state.halted.sum())))
         tokens = to_tokens(fresh.questions, run.device)
         labels = to_tokens(fresh.answers, run.device)
         run.in_step = True
@@ -209,7 +209,7 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
             tokens,
             labels,
             depth,
-            [run.adam, run.sign],
+            list(run.optimizers.values()),
             hsw,
             run.settings,
         )
@@ -247,6 +247,21 @@ def _loop(run: Session, stop: Stop | None) -> TrainSummary:
     )
     run.events.emit("run_end", run.step, reason="finished", message=message)
     return TrainSummary("finished", message, run.step, run.total_steps, final)
+
+
+def _easier(run: Session, batch: Batch) -> Batch:
+    """``batch`` with the clue curriculum's extra givens revealed (unchanged when it is off).
+
+    The cells are drawn from a generator seeded by (data seed, rank, step), so a resumed run
+    reveals the same cells as an uninterrupted one."""
+    givens = (batch.questions > 0).sum(axis=1)
+    targets = clue_targets(run.cfg.curriculum, run.step, run.total_steps, givens)
+    if targets is None or len(batch.questions) == 0:
+        return batch
+    from puzzles.generate import reveal
+
+    rng = np.random.default_rng([run.cfg.data.seed, 3000 + run.world.rank, run.step])
+    return Batch(reveal(batch.questions, batch.answers, targets, rng), batch.answers)
 
 
 def _log(run: Session, lr: float, depth: Depth) -> None:

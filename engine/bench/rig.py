@@ -48,7 +48,7 @@ class Rig:
         self.net = TRM(cfg.model).to(device)
         if compiled:
             compile_network(self.net)
-        self.optimizers = list(build_optimizers(self.net, cfg.optim))
+        self.optimizers = list(build_optimizers(self.net, cfg.optim).values())
         self.ema = EMA(self.net, cfg.optim.ema)
         sample = csv_format.read_csv(SAMPLE_PUZZLES)
         self.sampler = Sampler(sample.questions, sample.answers, "fresh", 1, cfg.data.seed)

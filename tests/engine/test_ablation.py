@@ -3,6 +3,7 @@ resume (finished runs are not redone, an interrupted run continues from its chec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,14 +11,16 @@ import pytest
 
 import engine.trainer
 from engine.ablation import (
+    PACE_S,
     AblationError,
     Watcher,
     ablation_config,
+    estimate_s,
     plan_runs,
     run_ablation,
     variant_config,
 )
-from engine.config import ConfigError, RunConfig, apply_overrides, with_cgar
+from engine.config import ConfigError, RunConfig, apply_overrides, preset, with_cgar
 from engine.curriculum import step_cost
 from engine.events import read_events
 from tests.engine.test_data import write_puzzles
@@ -65,6 +68,41 @@ def test_variants_switch_only_their_curricula_and_set_the_seed() -> None:
     assert cpu.data.min_clues > 0 and cpu.preset == "cpu"
     with pytest.raises(ConfigError, match="preset"):
         ablation_config("huge")
+
+
+def test_levers_add_their_one_setting_to_a_variant() -> None:
+    base = ablation_config("tiny")
+    plain = variant_config(base, "cgar", 3)
+    muon = variant_config(base, "cgar+muon", 3)
+    assert muon.optim.optimizer == "muon" and plain.optim.optimizer == "adam-atan2"
+    assert dataclasses.replace(muon, optim=plain.optim) == plain  # nothing else changed
+    both = variant_config(base, "baseline+halt3+clues", 0)
+    assert both.model.halt_bias_init == -3.0 and both.curriculum.clues
+    assert not both.curriculum.depth and not both.curriculum.hsw
+    for bad, why in [("cgar+adamw", "lever 'adamw'"), ("cgar+muon+muon", "twice")]:
+        with pytest.raises(ConfigError, match=why):
+            variant_config(base, bad, 0)
+
+
+def test_the_readme_scale_is_the_cpu_preset_with_a_fine_eval_curve() -> None:
+    readme, quick, cpu = ablation_config("cpu"), ablation_config("cpu", "quick"), preset("cpu")
+    assert readme.data == cpu.data and readme.model == cpu.model and readme.optim == cpu.optim
+    assert readme.train.epochs == cpu.train.epochs and readme.train.eval_every == 50
+    assert quick.data.min_clues == 60 and quick.train.epochs == 7
+    with pytest.raises(ConfigError, match="scale"):
+        ablation_config("cpu", "huge")
+
+
+def test_the_up_front_estimate_prices_steps_at_their_depth_and_every_evaluation() -> None:
+    baseline, cgar = plan_runs(ablation_config("cpu"), ["baseline", "cgar"], 1)
+    # 625 steps of 64 rows at 35 applications; 13 evaluations (every 50 steps, and step 0's
+    # place taken by the last) of 100 puzzles x 16 steps x 21 forward applications.
+    assert estimate_s(baseline) == pytest.approx(PACE_S * (625 * 35 * 64 + 13 * 100 * 16 * 21))
+    assert estimate_s(cgar) < estimate_s(baseline)
+    with_file = dataclasses.replace(
+        baseline, config=apply_overrides(baseline.config, ["data.path=x.csv"])
+    )
+    assert estimate_s(with_file) is None  # the training set's size is not known yet
 
 
 def test_plan_runs_seed_by_seed_with_their_cost() -> None:

@@ -103,3 +103,45 @@ def test_summary_pairs_the_speedup_by_seed_and_the_table_shows_it() -> None:
     assert "depth curriculum only" not in text.split("beside ours")[0]
     assert "paper 11% fewer; here 10% fewer" in text
     assert "paper 1.71x faster than the baseline; here 1.50 ± 0.71x" in text
+
+
+def test_time_to_accuracy_reads_the_first_evaluation_there_and_pairs_the_speedup() -> None:
+    def curve(*points: tuple[int, float, float]) -> list[dict[str, float]]:
+        return [{"step": s, "train_s": t, "exact_accuracy": a} for s, t, a in points]
+
+    base0 = run("baseline", 0, 100.0, 0.9, 10.0) | {
+        "curve": curve((25, 20.0, 0.3), (50, 40.0, 0.6), (75, 60.0, 0.85), (100, 80.0, 0.95))
+    }
+    base1 = run("baseline", 1, 100.0, 0.7, 10.0) | {
+        "curve": curve((25, 20.0, 0.5), (50, 40.0, 0.7), (75, 60.0, 0.6))
+    }
+    fast0 = run("cgar+muon", 0, 50.0, 0.9, 9.0) | {
+        "curve": curve((25, 10.0, 0.55), (50, 20.0, 0.92))
+    }
+    fast1 = run("cgar+muon", 1, 50.0, 0.9, 9.0) | {"curve": curve((25, 10.0, 0.81))}
+    summary = summarize([base0, base1, fast0, fast1], ["baseline", "cgar+muon"])
+    to = summary["cgar+muon"]["to_accuracy"]
+    assert to["0.5"]["steps"]["mean"] == 25 and to["0.5"]["reached"] == 2
+    # Paired by seed: 40/10 = 4 for seed 0, 20/10 = 2 for seed 1 (0.5 reached at step 25).
+    assert to["0.5"]["speedup"]["mean"] == pytest.approx(3.0)
+    assert to["0.8"]["train_s"]["mean"] == pytest.approx(15.0)  # 20 s and 10 s
+    assert to["0.8"]["speedup"]["n"] == 1  # baseline seed 1 never reached 80%: 60/20
+    assert to["0.8"]["speedup"]["mean"] == pytest.approx(3.0)
+    assert to["0.9"]["reached"] == 1 and to["0.9"]["runs"] == 2
+    assert summary["baseline"]["to_accuracy"]["0.9"]["reached"] == 1
+    results = {
+        "preset": "cpu",
+        "config": {
+            "model": {"d": 64, "mixer": "mlp"},
+            "train": {"batch_size": 64},
+            "data": {"n_train": 1000, "min_clues": 45},
+        },
+        "variants": ["baseline", "cgar+muon"],
+        "runs": [base0, base1, fast0, fast1],
+        "summary": summary,
+    }
+    rows = [line for line in results_markdown(results).splitlines() if "+ Muon" in line]
+    assert rows[1] == (
+        "| CGAR (both) + Muon | 25 ± 0 · 10 ± 0 (2/2) | 38 ± 18 · 15 ± 7 (2/2) "
+        "| 50 · 20 (1/2) | 3.00 ± 1.41x | 3.00x | 4.00x |"
+    )

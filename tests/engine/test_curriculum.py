@@ -5,11 +5,19 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from engine.config import CurriculumConfig, Stage
-from engine.curriculum import Depth, DepthSchedule, hsw_weights, row_weights, step_cost
+from engine.curriculum import (
+    Depth,
+    DepthSchedule,
+    clue_targets,
+    hsw_weights,
+    row_weights,
+    step_cost,
+)
 
 PAPER = CurriculumConfig(depth=True)  # default stages: (0.3, 2, 1), (0.6, 4, 2), (1.0, 6, 3)
 
@@ -126,3 +134,13 @@ def test_remaining_cost_is_the_sum_of_step_costs(step: int, total: int) -> None:
     assert DepthSchedule(CurriculumConfig(), 6, 3).remaining_cost(step, total) == 35 * (
         total - step
     )
+
+
+def test_clue_targets_fall_from_the_start_to_each_puzzles_own_count() -> None:
+    on = CurriculumConfig(clues=True, clues_start=60, clues_until=0.5)
+    givens = np.array([30, 45, 70])
+    assert clue_targets(CurriculumConfig(), 0, 100, givens) is None  # off by default
+    assert clue_targets(on, 0, 100, givens).tolist() == [60, 60, 70]  # never fewer than own
+    assert clue_targets(on, 25, 100, givens).tolist() == [45, 53, 70]  # half way: ceil
+    assert clue_targets(on, 49, 100, givens).tolist() == [31, 46, 70]
+    assert clue_targets(on, 50, 100, givens) is None  # rho = clues_until: the data unchanged

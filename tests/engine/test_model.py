@@ -55,6 +55,10 @@ def test_step_shapes_and_halting_init(mixer: str) -> None:
     assert not out.carry.y.requires_grad
     # q_head starts at weight 0, bias -5: every row says "not yet".
     assert torch.allclose(out.q_halt, torch.full((3,), -5.0))
+    bolder = TRM(tiny_cfg(mixer=mixer, n_heads=4, halt_bias_init=-3.0))
+    assert torch.allclose(
+        bolder(bolder.initial_carry(3), tokens, ids, n=2, T=2).q_halt, torch.full((3,), -3.0)
+    )
 
 
 def test_only_last_cycle_carries_gradient() -> None:

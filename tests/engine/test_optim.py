@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from engine.config import OptimConfig
-from engine.optim import EMA, AdamATan2, SignSGD, lr_at
+from engine.config import OptimConfig, tiny
+from engine.model import TRM
+from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers, lr_at, set_lr
 
 
 def _reference_adam_atan2(
@@ -201,3 +202,32 @@ def test_step_returns_the_closure_loss() -> None:
     assert AdamATan2([w], lr=0.1).step(closure) == 2.0
     assert w[0].item() < 1.0
     assert SignSGD([w], lr=0.1).step(closure) is not None
+
+
+def test_muon_takes_the_shared_networks_matrices_and_set_lr_moves_every_optimizer() -> None:
+    model = TRM(tiny().model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert set(build_optimizers(model, OptimConfig())) == {"adam", "sign"}  # the reference
+    cfg = OptimConfig(optimizer="muon", lr=0.01, puzzle_emb_lr=0.02)
+    optimizers = build_optimizers(model, cfg)
+    held = {
+        key: [names[id(p)] for group in opt.param_groups for p in group["params"]]
+        for key, opt in optimizers.items()
+    }
+    assert set(held["muon"]) == {
+        n for n, p in model.named_parameters() if n.startswith("L_level.") and p.ndim == 2
+    }
+    assert held["sign"] == ["puzzle_emb.weight"]
+    assert {"embed_tokens.weight", "lm_head.weight", "q_head.bias"} <= set(held["adam"])
+    assert sorted(n for held_by in held.values() for n in held_by) == sorted(names.values())
+    set_lr(optimizers, 0.005, cfg)
+    lrs = {key: opt.param_groups[0]["lr"] for key, opt in optimizers.items()}
+    assert lrs == {"adam": 0.005, "muon": 0.005, "sign": pytest.approx(0.01)}
+    # One Muon step moves a matrix by an orthogonalised update: its singular values are near
+    # equal (Newton-Schulz), whatever the gradient's were.
+    weight = model.L_level.layers[0].mlp.down_proj.weight
+    before = weight.detach().clone()
+    weight.grad = torch.randn_like(weight) * torch.logspace(-3, 0, weight.shape[1])
+    optimizers["muon"].step()
+    s = torch.linalg.svdvals((weight.detach() - before * (1 - 0.005 * cfg.weight_decay)).double())
+    assert float(s.max() / s.min()) < 3.0

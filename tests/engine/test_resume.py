@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 from engine.checkpoint import load_checkpoint
@@ -31,9 +32,15 @@ def assert_same(a: Any, b: Any, where: str = "state") -> None:
         assert a == b, where
 
 
-def test_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "levers",
+    [[], ["optim.optimizer=muon", "curriculum.clues=true", "model.halt_bias_init=-3"]],
+    ids=["reference", "muon-clues-halt3"],
+)
+def test_resume_equals_an_uninterrupted_run(tmp_path: Path, levers: list[str]) -> None:
     data = write_puzzles(tmp_path / "puzzles.csv", 24)
     # CGAR crosses two depth stages; EMA, fresh augmentation and halting exploration are on.
+    # The levers add Muon's state and the clue curriculum's revealed cells to what must resume.
     cfg = apply_overrides(
         with_cgar(tiny()),
         [
@@ -42,6 +49,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
             "train.eval_every=4",
             "optim.ema=0.9",
             "train.halt_exploration=0.5",
+            *levers,
         ],
     )
     straight, broken = tmp_path / "straight", tmp_path / "broken"

@@ -308,3 +308,30 @@ def test_a_checkpoint_of_non_finite_weights_is_not_resumed(tmp_path: Path) -> No
     with pytest.raises(CheckpointError, match=r"latest\.pt: holds non-finite weights"):
         train(cfg, run_dir, sink, resume=True)
     assert sink.events == []
+
+
+def test_the_clue_curriculum_reveals_givens_early_and_none_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 30 blanks: 51 givens. Start at 81 (everything revealed), back to the data by rho = 0.5.
+    cfg, run_dir = tiny_run(
+        tmp_path,
+        "train.max_steps=8",
+        "curriculum.clues=true",
+        "curriculum.clues_start=81",
+        "curriculum.clues_until=0.5",
+        "train.stagger_start=false",
+    )
+    empty: list[list[int]] = []  # per step: the empty cells of each puzzle drawn for it
+    real = engine.trainer.train_step
+
+    def spy(model, forward, state, tokens, labels, *rest):
+        empty.append((tokens == 1).sum(dim=1).tolist())  # token 1 = empty cell (DESIGN.md)
+        return real(model, forward, state, tokens, labels, *rest)
+
+    monkeypatch.setattr(engine.trainer, "train_step", spy)
+    assert train(cfg, run_dir, MemorySink()).reason == "finished"
+    assert len(empty) == 8 and empty[0] and set(empty[0]) == {0}  # step 0: every cell given
+    assert all(0 < e < 30 for e in empty[2])  # step 2 (rho 0.25): half way back
+    late = [e for step in empty[4:] for e in step]  # rho >= 0.5: the data's own puzzles
+    assert late and set(late) == {30}

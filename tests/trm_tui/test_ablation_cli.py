@@ -73,6 +73,8 @@ def test_ctrl_c_stops_and_a_rerun_resumes(tmp_path: Path, monkeypatch: pytest.Mo
     ("extra", "message"),
     [
         (["--variants", "baseline,both"], "--variants: unknown variant 'both'"),
+        (["--variants", "cgar+adamw"], "--variants: unknown lever 'adamw' in 'cgar+adamw'"),
+        (["--scale", "huge"], "scale: unknown 'huge' (known: readme, quick)"),
         (["--seeds", "0"], "--seeds: must be >= 1"),
         (["--set", "train.batch_size=many"], "train.batch_size: expected an integer"),
         (["--preset", "huge"], "unknown preset 'huge'"),
