@@ -107,18 +107,11 @@ def solve(
     puzzles = _as_puzzles(puzzles)
     n, T, steps = _depth(model, n_latent, n_cycles, max_steps, batch_size)
     dtype = resolve_precision(precision, model.y_init.device, "infer")
-    was_training = model.training
-    model.eval()
-    traces = []
-    try:
-        for start in range(0, len(puzzles), batch_size):
-            chunk = puzzles[start : start + batch_size]
-            traces.append(_solve_batch(model, chunk, n, T, steps, halt, keep_steps, dtype))
-            if progress is not None:
-                progress(len(chunk))
-    finally:
-        model.train(was_training)
-    return _assemble(puzzles, traces)
+
+    def batch(start: int, chunk: np.ndarray) -> _Trace:
+        return _solve_batch(model, chunk, n, T, steps, halt, keep_steps, dtype)
+
+    return _assemble(puzzles, _in_batches(model, puzzles, batch_size, batch, progress))
 
 
 def solve_rows(
@@ -160,22 +153,16 @@ def solve_rows(
     if sigma is not None:
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
+
+    def batch(start: int, chunk: np.ndarray) -> _Trace:
+        scale = None
+        if sigma is not None:
+            scale = torch.as_tensor(sigma[start : start + len(chunk)], dtype=torch.float32)
+        plan = _Plan(k, until, halt, None if scale is None else scale.to(device), generator)
+        return _solve_batch(model, chunk, n, T, steps, halt, keep_steps, dtype, plan)
+
     per_batch = max(1, batch_size // k) * k
-    was_training = model.training
-    model.eval()
-    traces = []
-    try:
-        for start in range(0, len(rows), per_batch):
-            chunk = rows[start : start + per_batch]
-            scale = None
-            if sigma is not None:
-                scale = torch.as_tensor(sigma[start : start + per_batch], dtype=torch.float32)
-            plan = _Plan(k, until, halt, None if scale is None else scale.to(device), generator)
-            traces.append(_solve_batch(model, chunk, n, T, steps, halt, keep_steps, dtype, plan))
-            if progress is not None:
-                progress(len(chunk))
-    finally:
-        model.train(was_training)
+    traces = _in_batches(model, rows, per_batch, batch, progress)
     result = _assemble(rows, traces)
     records = RowRecords(
         fired_at=_concat([t.records.fired_at for t in traces], np.int64),
@@ -183,6 +170,29 @@ def solve_rows(
         valid_grid=_concat([t.records.valid_grid for t in traces], np.uint8).reshape(-1, N_CELLS),
     )
     return result, records
+
+
+def _in_batches(
+    model: TRM,
+    rows: np.ndarray,
+    per_batch: int,
+    batch: Callable[[int, np.ndarray], _Trace],
+    progress: Callable[[int], None] | None,
+) -> list[_Trace]:
+    """``batch(start, rows[start : start + per_batch])`` over all rows, in eval mode (restored
+    after), reporting each batch's rows to ``progress``."""
+    was_training = model.training
+    model.eval()
+    traces = []
+    try:
+        for start in range(0, len(rows), per_batch):
+            chunk = rows[start : start + per_batch]
+            traces.append(batch(start, chunk))
+            if progress is not None:
+                progress(len(chunk))
+    finally:
+        model.train(was_training)
+    return traces
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
