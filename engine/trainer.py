@@ -345,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.config import apply_overrides, preset, with_cgar
     from engine.events import EventSink
     from engine.run_dir import open_for_resume
+    from engine.stop import StopOnSignal
 
     parser = argparse.ArgumentParser(prog="python -m engine.trainer", description=main.__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
@@ -359,14 +360,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cfg = apply_overrides(preset(args.preset), args.sets)
         cfg = with_cgar(cfg) if args.cgar else cfg
+    stop = StopOnSignal()
     with claimed_session(cfg, args.run_dir, args.resume, world) as run:
         sink = EventSink(run.paths.events) if world.is_main else None
         try:
-            summary = run_session(run, sink)
+            with stop:
+                summary = run_session(run, sink, stop=stop.requested)
         finally:
             if sink is not None:
                 sink.close()
-    return {"finished": 0, "interrupted": 130}.get(summary.reason, 1)
+    return stop.exit_code if summary.reason == "interrupted" else int(summary.reason != "finished")
 
 
 if __name__ == "__main__":

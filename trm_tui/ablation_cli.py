@@ -185,9 +185,9 @@ def ablation_command(
     from engine.ablation import AblationError, ablation_config, run_ablation
     from engine.config import apply_overrides
     from engine.data import default_dataset_path
+    from engine.stop import StopOnSignal
     from trm_tui.errors import input_errors
     from trm_tui.plots import matplotlib_available, write_plots
-    from trm_tui.train_cli import StopOnSigint
 
     errors = (*input_errors(), AblationError)
     name = preset_name or ("paper" if torch.cuda.is_available() else "cpu")
@@ -200,7 +200,7 @@ def ablation_command(
     if not base.data.path and not default_dataset_path(base.data).exists():
         count = base.data.n_train + base.data.n_test
         console.print(f"generating {count:,} puzzles into {default_dataset_path(base.data)} (once)")
-    stop = StopOnSigint()
+    stop = StopOnSignal()
     try:
         with stop, _StudyProgress(console) as watcher:
             outcome = run_ablation(
@@ -220,7 +220,7 @@ def ablation_command(
             console.print("plots skipped: matplotlib is not installed (pip install 'trm[plots]')")
     if outcome.reason == "interrupted":
         console.print(f"{outcome.message}; run the same command again to resume")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(stop.exit_code)
     if outcome.reason == "failed":
         fail(outcome.message, code=EXIT_FAILED)
     typer.echo((folder / "results.md").read_text(), nl=False)

@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from engine.stop import EXIT_INTERRUPTED, EXIT_TERMINATED  # noqa: F401  (re-exported)
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports it
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -11,7 +11,6 @@ stop after the current step and save a checkpoint; a second one interrupts at on
 
 from __future__ import annotations
 
-import signal
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +21,6 @@ from rich.console import Console
 from trm_tui.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
     check_data_path,
     fail,
     input_errors,
@@ -31,6 +29,7 @@ from trm_tui.errors import (
 if TYPE_CHECKING:
     from engine.config import RunConfig
     from engine.session import Session
+    from engine.stop import StopOnSignal
     from engine.trainer import TrainSummary
 
 
@@ -121,7 +120,7 @@ def _announce_generation(console: Console, cfg: RunConfig) -> None:
         console.print(f"generating {count:,} puzzles into {cache} (once)")
 
 
-def _train(run: Session, console: Console) -> tuple[TrainSummary, StopOnSigint]:
+def _train(run: Session, console: Console) -> tuple[TrainSummary, StopOnSignal]:
     """Train a built session with the live display; Ctrl-C and SIGTERM stop it cleanly."""
     from engine.events import EventSink, Fanout
     from engine.trainer import run_session
@@ -129,7 +128,9 @@ def _train(run: Session, console: Console) -> tuple[TrainSummary, StopOnSigint]:
 
     display = TrainDisplay(console, str(run.paths.root))
     sink = Fanout(EventSink(run.paths.events), display.handle) if run.world.is_main else None
-    stop = StopOnSigint()
+    from engine.stop import StopOnSignal
+
+    stop = StopOnSignal()
     try:
         with stop, display:
             summary = run_session(run, sink, stop=stop.requested)
@@ -137,42 +138,3 @@ def _train(run: Session, console: Console) -> tuple[TrainSummary, StopOnSigint]:
         if sink is not None:
             sink.close()
     return summary, stop
-
-
-class StopOnSigint:
-    """While active, the first Ctrl-C (SIGINT) or SIGTERM asks for a stop after this step; a
-    second one interrupts at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None  # the first signal received
-        self.previous: dict[int, Any] = {}
-
-    def requested(self) -> bool | str:
-        """Why a stop was asked for ("terminated by SIGTERM"), or False (polled after every step)."""
-        if self.signum == signal.SIGTERM:
-            return "terminated by SIGTERM"
-        return "interrupted by SIGINT" if self.signum == signal.SIGINT else False
-
-    @property
-    def exit_code(self) -> int:
-        """143 after SIGTERM, else 130 (DESIGN.md)."""
-        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
-
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        self.signum = signum
-        for each in self.SIGNALS:
-            signal.signal(each, signal.default_int_handler)  # the next one raises KeyboardInterrupt
-
-    def __enter__(self) -> StopOnSigint:
-        try:
-            for each in self.SIGNALS:
-                self.previous[each] = signal.signal(each, self._on_signal)
-        except ValueError:
-            self.previous = {}  # not the main thread: Ctrl-C raises KeyboardInterrupt as usual
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for each, handler in self.previous.items():
-            signal.signal(each, handler)

@@ -46,11 +46,11 @@ def test_study_writes_results_table_and_plots(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_and_a_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.stop
     import trm_tui.plots
-    import trm_tui.train_cli
 
     # As if Ctrl-C came during the first step: the trainer stops after it with a checkpoint.
-    monkeypatch.setattr(trm_tui.train_cli.StopOnSigint, "requested", lambda self: True)
+    monkeypatch.setattr(engine.stop.StopOnSignal, "requested", lambda self: True)
     args = study_args(tmp_path, "--variants", "hsw")
     result = runner.invoke(app, args)
     assert result.exit_code == 130, result.output

@@ -19,7 +19,7 @@ import torch
 from typer.testing import CliRunner
 
 import engine.session
-import trm_tui.train_cli
+import engine.stop
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.events import read_events, validate_event
 from tests.engine.test_data import write_puzzles
@@ -353,11 +353,36 @@ def test_a_run_in_use_is_refused_and_a_killed_ones_is_taken_over(
         first.send_signal(signal.SIGKILL)  # dies holding the lock, without a word
         ended(first)
     assert read_events(events_path)[-1]["kind"] != "run_end"
-    monkeypatch.setattr(
-        trm_tui.train_cli.StopOnSigint, "requested", lambda self: "interrupted by SIGINT"
-    )
+    monkeypatch.setattr(engine.stop.StopOnSignal, "requested", lambda self: "interrupted by SIGINT")
     resumed = runner.invoke(app, ["train", "--resume", str(run_dir)])
     assert resumed.exit_code == 130, resumed.output
     events = read_events(events_path)
     assert [e["pid"] for e in events if e["kind"] == "run_start"] == [first.pid, os.getpid()]
     assert events[-1]["kind"] == "run_end" and events[-1]["reason"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_python_m_engine_trainer_stops_on_sigterm_with_a_checkpoint(tmp_path: Path) -> None:
+    # What torchrun and cluster schedulers run; SIGTERM must save and exit 143 there too.
+    data = write_puzzles(tmp_path / "puzzles.csv", 24)
+    run_dir = tmp_path / "run"
+    events_path = run_dir / "events.jsonl"
+    sets = [f"data.path={data}", "train.max_steps=1000000", "train.eval_every=1000000"]
+    args = ["--run-dir", str(run_dir), "--preset", "tiny", *(a for s in sets for a in ("--set", s))]
+    log = tmp_path / "trainer.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "engine.trainer", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+        )
+    wait_for(process, events_path, after_start(1, "train"))
+    process.send_signal(signal.SIGTERM)
+    assert ended(process) == 143, log.read_text()
+    end = read_events(events_path)[-1]
+    assert end["kind"] == "run_end" and end["reason"] == "interrupted"
+    assert end["message"].startswith("terminated by SIGTERM at step ")
+    assert load_checkpoint(run_dir / "checkpoints" / "latest.pt")["step"] == end["step"]
