@@ -36,12 +36,13 @@ from engine.ablation_report import (
     summarize,
     variant_order,
 )
-from engine.config import ConfigError, RunConfig, apply_overrides, preset, with_cgar
+from engine.config import ConfigError, RunConfig, apply_overrides
 from engine.curriculum import DepthSchedule, hsw_weights
 from engine.data import load_data
 from engine.device import resolve_device
 from engine.evaluate import EvalResult, evaluate, load_trained_model
 from engine.events import EventSink, Fanout, read_events
+from engine.presets import preset, with_cgar
 from engine.run_dir import RunPaths, create_run_dir
 from engine.session import total_steps_for
 

@@ -342,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m engine.trainer`` (e.g. under ``torchrun``): train without the live display."""
     import argparse
 
-    from engine.config import apply_overrides, preset, with_cgar
+    from engine.config import apply_overrides
     from engine.events import EventSink
+    from engine.presets import preset, with_cgar
     from engine.run_dir import open_for_resume
     from engine.stop import StopOnSignal
 

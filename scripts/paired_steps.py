@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent.parent
 
 WORKER = r"""
 import json, sys, time, torch
-from engine.config import apply_overrides, preset
+from engine.config import apply_overrides
+from engine.presets import preset
 opts = json.loads(sys.argv[1])
 torch.set_num_threads(opts["threads"])
 cfg = apply_overrides(preset(opts["preset"]), opts["set"])

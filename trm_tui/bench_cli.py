@@ -67,8 +67,9 @@ BatchSize = Annotated[
 
 def _setup(preset_name: str | None, device_name: str, sets: list[str] | None) -> tuple[Any, Any]:
     """The configuration and device; bad names are one-line errors (exit 2)."""
-    from engine.config import ConfigError, apply_overrides, preset
+    from engine.config import ConfigError, apply_overrides
     from engine.device import resolve_device
+    from engine.presets import preset
 
     try:
         device = resolve_device(device_name)

@@ -39,7 +39,8 @@ def _build_config(
     """The run configuration from the preset, CGAR switches, --data and --set overrides."""
     import torch
 
-    from engine.config import apply_overrides, preset, with_cgar
+    from engine.config import apply_overrides
+    from engine.presets import preset, with_cgar
 
     cfg = preset(preset_name or ("paper" if torch.cuda.is_available() else "cpu"))
     if cgar or depth or hsw:

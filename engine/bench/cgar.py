@@ -25,9 +25,10 @@ import torch
 
 from engine.bench.rig import Rig
 from engine.bench.timing import synchronize
-from engine.config import RunConfig, with_cgar
+from engine.config import RunConfig
 from engine.curriculum import Depth, DepthSchedule
 from engine.flops import curriculum_saving
+from engine.presets import with_cgar
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import torch
 
 from engine.bench.rig import Rig
-from engine.config import preset
 from engine.curriculum import Depth
 from engine.precision import resolve_precision
+from engine.presets import preset
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 

@@ -20,9 +20,10 @@ from engine.ablation import (
     run_ablation,
     variant_config,
 )
-from engine.config import ConfigError, RunConfig, apply_overrides, preset, with_cgar
+from engine.config import ConfigError, RunConfig, apply_overrides
 from engine.curriculum import step_cost
 from engine.events import read_events
+from engine.presets import preset, with_cgar
 from tests.engine.test_data import write_puzzles
 
 

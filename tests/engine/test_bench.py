@@ -14,8 +14,8 @@ from engine.bench.rig import Rig, default_batch_size
 from engine.bench.solve import sample_puzzles
 from engine.bench.timing import summarize, time_call
 from engine.bench.train import bench_train, curriculum_depths
-from engine.config import cpu, paper, tiny
 from engine.curriculum import Depth
+from engine.presets import cpu, paper, tiny
 
 CPU = torch.device("cpu")
 

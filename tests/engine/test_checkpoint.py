@@ -278,8 +278,9 @@ def test_stale_temporaries_of_interrupted_saves_are_removed_and_nothing_else(
 
 
 def test_a_resumed_run_removes_what_an_interrupted_save_left(tmp_path: Path) -> None:
-    from engine.config import apply_overrides, tiny
+    from engine.config import apply_overrides
     from engine.events import MemorySink
+    from engine.presets import tiny
     from engine.run_dir import RunPaths, create_run_dir
     from engine.trainer import train
     from tests.engine.test_data import write_puzzles

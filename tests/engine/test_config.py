@@ -10,7 +10,6 @@ import typing
 import pytest
 
 from engine.config import (
-    PRESETS,
     ConfigError,
     CurriculumConfig,
     DataConfig,
@@ -19,8 +18,8 @@ from engine.config import (
     RunConfig,
     TrainConfig,
     apply_overrides,
-    tiny,
 )
+from engine.presets import PRESETS, tiny
 
 SECTIONS = {
     "model": ModelConfig,

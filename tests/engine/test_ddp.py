@@ -11,8 +11,9 @@ import torch
 import torch.multiprocessing as mp
 
 from engine.checkpoint import load_checkpoint
-from engine.config import RunConfig, apply_overrides, tiny, with_cgar
+from engine.config import RunConfig, apply_overrides
 from engine.events import EventSink, read_events, validate_event
+from engine.presets import tiny, with_cgar
 from engine.run_dir import RunPaths, create_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from engine.checkpoint import CheckpointError, save_checkpoint
-from engine.config import tiny
 from engine.evaluate import evaluate, load_trained_model
 from engine.model import TRM, Carry, StepOutput
 from engine.optim import EMA
+from engine.presets import tiny
 from tests.engine.fake_trm import FakeTRM
 from tests.engine.test_data import make_puzzles
 

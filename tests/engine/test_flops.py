@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import ModelConfig, paper
+from engine.config import ModelConfig
 from engine.flops import curriculum_saving, eval_step_flops, step_flops
+from engine.presets import paper
 
 # d=32, L = 2 + 81 = 83 positions, expansion 2: both SwiGLU inner widths round up to 256.
 MLP = ModelConfig(d=32, n_layers=1, expansion=2.0, puzzle_emb_len=2, n_latent=2, n_cycles=2)

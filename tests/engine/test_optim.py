@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from engine.config import OptimConfig, tiny
+from engine.config import OptimConfig
 from engine.model import TRM
 from engine.optim import EMA, AdamATan2, SignSGD, build_optimizers, lr_at, set_lr
+from engine.presets import tiny
 
 
 def _reference_adam_atan2(

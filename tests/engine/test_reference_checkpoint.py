@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from engine.checkpoint import CheckpointError, save_checkpoint
-from engine.config import tiny
 from engine.evaluate import load_trained_model
 from engine.model import TRM
+from engine.presets import tiny
 from engine.reference_checkpoint import export_reference, load_reference
 
 CPU = torch.device("cpu")

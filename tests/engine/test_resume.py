@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from engine.checkpoint import load_checkpoint
-from engine.config import apply_overrides, tiny, with_cgar
+from engine.config import apply_overrides
 from engine.events import MemorySink
+from engine.presets import tiny, with_cgar
 from engine.run_dir import RunPaths, create_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import tiny
+from engine.presets import tiny
 from engine.run_dir import (
     RunDirError,
     RunPaths,

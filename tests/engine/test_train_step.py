@@ -7,10 +7,10 @@ import contextlib
 import pytest
 import torch
 
-from engine.config import tiny
 from engine.curriculum import Depth, hsw_weights
 from engine.model import TRM, Carry, StepOutput
 from engine.optim import AdamATan2
+from engine.presets import tiny
 from engine.train_step import (
     StepSettings,
     TrainState,

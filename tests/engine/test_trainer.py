@@ -12,10 +12,11 @@ import torch
 import engine.train_step
 import engine.trainer
 from engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from engine.config import RunConfig, apply_overrides, tiny, with_cgar
+from engine.config import RunConfig, apply_overrides
 from engine.data import Sampler
 from engine.events import MemorySink, validate_event
 from engine.optim import EMA
+from engine.presets import tiny, with_cgar
 from engine.run_dir import RunDirError, RunPaths, create_run_dir, lock_run_dir
 from engine.trainer import train
 from tests.engine.test_data import write_puzzles

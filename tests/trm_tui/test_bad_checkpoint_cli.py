@@ -11,8 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from engine.checkpoint import save_checkpoint
-from engine.config import tiny
 from engine.model import TRM
+from engine.presets import tiny
 from tests.engine.test_checkpoint import write_raw_pickle
 from tests.engine.test_data import write_puzzles
 from trm_tui.cli import app

@@ -91,8 +91,9 @@ def test_importing_the_command_does_not_import_torch() -> None:
 def test_a_training_run_converts_to_a_compact_checkpoint_with_the_same_outputs(
     tmp_path: Path,
 ) -> None:
-    from engine.config import apply_overrides, preset
+    from engine.config import apply_overrides
     from engine.events import MemorySink
+    from engine.presets import preset
     from engine.run_dir import create_run_dir
     from engine.trainer import train
     from tests.engine.test_data import write_puzzles

@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from engine.checkpoint import save_checkpoint
-from engine.config import tiny
 from engine.model import TRM
+from engine.presets import tiny
 from tests.engine.test_data import make_puzzles
 from trm_tui.solve_cli import solve_command
 

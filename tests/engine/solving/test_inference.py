@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import tiny
 from engine.model import TRM, Carry, StepOutput
+from engine.presets import tiny
 from engine.solving.inference import solve
 from tests.engine.fake_trm import FakeTRM
 
