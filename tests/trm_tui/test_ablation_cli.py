@@ -123,6 +123,8 @@ def test_plots_are_drawn_from_results_alone(tmp_path: Path) -> None:
                 "curve": curve,
                 "stages": [{"stage": 2, "step": 1, "train_s": 0.4}],
             },
+            {"variant": "cgar+muon", "curve": curve, "stages": []},  # two seeds: a band
+            {"variant": "cgar+muon", "curve": curve[:1], "stages": []},  # one evaluation less
         ],
     }
     paths = write_plots(results, tmp_path)
