@@ -57,6 +57,26 @@ def parse_variant(name: str) -> tuple[str, list[str]]:
     return curricula, levers
 
 
+def levers_of(config: dict[str, Any]) -> list[str]:
+    """The levers of :data:`LEVERS` that a run's configuration (``config.json``, as a dict) has
+    on, in their order; a missing or malformed section counts as off."""
+    on = []
+    for lever, (_, override) in LEVERS.items():
+        key, wanted = override.split("=", 1)
+        section, name = key.split(".")
+        values = config.get(section)
+        value = values.get(name) if isinstance(values, dict) else None
+        if isinstance(value, bool) or wanted in ("true", "false"):
+            hit = value is (wanted == "true")
+        elif isinstance(value, (int, float)):
+            hit = value == float(wanted)
+        else:
+            hit = value == wanted
+        if hit:
+            on.append(lever)
+    return on
+
+
 def variant_order(name: str) -> tuple[int, int, str]:
     """Sort key: the four curricula variants in the paper's order, each followed by its levers."""
     curricula, levers = parse_variant(name)

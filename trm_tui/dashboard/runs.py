@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.ablation_report import levers_of
 from engine.events import follow_events
 
 CONFIG_FILE = "config.json"
@@ -39,7 +40,7 @@ class RunSummary:
     path: Path
     name: str
     preset: str
-    kind: str  # "cgar", "depth", "hsw" or "baseline"
+    kind: str  # "cgar", "depth", "hsw" or "baseline", and its levers: "cgar+muon"
     state: str  # "running", "finished", "interrupted", "failed" or "stale"
     step: int
     total_steps: int | None
@@ -62,11 +63,13 @@ def read_config(run: Path) -> dict[str, Any]:
 
 
 def run_kind(config: dict[str, Any]) -> str:
-    """``cgar``, ``depth``, ``hsw`` or ``baseline``, as in the trainer's default run names."""
+    """``cgar``, ``depth``, ``hsw`` or ``baseline``, as in the trainer's default run names, then
+    the levers the run has on, as ``trm bench ablation`` names its variants: ``cgar+muon``."""
     curriculum = config.get("curriculum")
     curriculum = curriculum if isinstance(curriculum, dict) else {}
     depth, hsw = bool(curriculum.get("depth")), bool(curriculum.get("hsw"))
-    return "cgar" if depth and hsw else "depth" if depth else "hsw" if hsw else "baseline"
+    kind = "cgar" if depth and hsw else "depth" if depth else "hsw" if hsw else "baseline"
+    return "+".join([kind, *levers_of(config)])
 
 
 def pid_alive(pid: Any, host: Any) -> bool | None:

@@ -8,7 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from trm_tui.dashboard.runs import STALE_AFTER_S, RunIndex, decide_state, pid_alive
+from trm_tui.dashboard.runs import STALE_AFTER_S, RunIndex, decide_state, pid_alive, run_kind
 
 from .helpers import copy_run
 
@@ -85,3 +85,15 @@ def test_pid_alive_checks_this_host_only() -> None:
     assert pid_alive(os.getpid(), host) is True
     assert pid_alive(os.getpid(), host + "-elsewhere") is None
     assert pid_alive(None, host) is None
+
+
+def test_the_kind_names_the_curricula_and_the_levers_a_run_has_on() -> None:
+    cgar = {"curriculum": {"depth": True, "hsw": True}}
+    assert run_kind(cgar) == "cgar"
+    assert run_kind({**cgar, "optim": {"optimizer": "muon"}}) == "cgar+muon"
+    levers = {"model": {"halt_bias_init": -3.0}, "curriculum": {"depth": False, "clues": True}}
+    assert run_kind(levers) == "baseline+halt3+clues"
+    assert run_kind({"model": {"halt_bias_init": -5.0}, "optim": {"optimizer": "adam-atan2"}}) == (
+        "baseline"
+    )
+    assert run_kind({"model": "odd", "optim": ["muon"], "curriculum": None}) == "baseline"
