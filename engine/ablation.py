@@ -242,6 +242,7 @@ def _mode(root: Path, run: PlannedRun, has_result: bool) -> str:
         saved = json.loads(paths.config.read_text())
     except json.JSONDecodeError as e:
         raise AblationError(f"{paths.config}: not valid JSON ({e})") from None
+    saved = _with_defaults(saved)
     if saved != run.config.to_dict():
         difference = _first_difference(saved, run.config.to_dict())
         raise AblationError(
@@ -325,13 +326,25 @@ def _open_results(out: Path, base: RunConfig) -> dict[str, Any]:
         raise AblationError(f"{path}: not valid JSON ({e}); move it away to start over") from None
     if not isinstance(results, dict) or results.get("version") != RESULTS_VERSION:
         raise AblationError(f"{path}: not a results file of this version of trm")
-    if results.get("config") != fresh["config"]:
-        difference = _first_difference(results.get("config") or {}, fresh["config"])
+    if _with_defaults(results.get("config")) != fresh["config"]:
+        difference = _first_difference(_with_defaults(results.get("config")) or {}, fresh["config"])
         raise AblationError(
             f"{path}: this study was made with other settings ({difference}); "
             "use another --out or the same settings"
         )
     return results
+
+
+def _with_defaults(saved: Any) -> Any:
+    """A saved configuration with the fields added since it was written at their defaults (a
+    new field's default is the behaviour from before it existed), so that a study keeps
+    resuming across versions of trm; anything that is not a valid configuration as it is."""
+    if not isinstance(saved, dict):
+        return saved
+    try:
+        return RunConfig.from_dict(saved).to_dict()
+    except (ConfigError, TypeError, ValueError):
+        return saved
 
 
 def _first_difference(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> str:

@@ -154,6 +154,7 @@ class OptimConfig:
     # "adam-atan2" (the reference) or "muon": Muon for the shared network's 2-D weights, at
     # `lr` and `weight_decay` with Moonshot's AdamW-matched update scale (engine.optim).
     optimizer: str = "adam-atan2"
+    muon_lr: float = 0.0  # Muon's peak learning rate, on the same schedule; 0 = `lr`
     lr: float = 1e-4  # peak learning rate
     lr_warmup_steps: int = 2000  # linear warm-up from 0
     lr_schedule: str = "constant"  # after warm-up: "constant" (reference Sudoku) or "cosine"
@@ -173,6 +174,7 @@ class OptimConfig:
             f"must be one of {', '.join(repr(o) for o in OPTIMIZERS)}",
         )
         _check(self.lr > 0, "optim.lr", "must be positive")
+        _check(self.muon_lr >= 0, "optim.muon_lr", "must be >= 0 (0: the same as optim.lr)")
         _check(self.lr_warmup_steps >= 0, "optim.lr_warmup_steps", "must be >= 0")
         _check(
             self.lr_schedule in ("constant", "cosine"),

@@ -153,9 +153,10 @@ def build_optimizers(net: nn.Module, cfg: OptimConfig) -> dict[str, torch.optim.
 
     ``adam``: AdamATan2 for the network; ``sign``: sign-SGD for the puzzle embedding (parameters
     ``puzzle_emb.*``). With ``optimizer = "muon"`` the shared network's 2-D weights
-    (``L_level.*``) move to ``muon``, PyTorch's Muon at the same ``lr`` and ``weight_decay`` with
-    ``adjust_lr_fn="match_rms_adamw"`` (Moonshot's scaling, whose updates have AdamW's RMS so that
-    an Adam learning rate carries over), momentum 0.95 with Nesterov (Muon's defaults);
+    (``L_level.*``) move to ``muon``, PyTorch's Muon at ``muon_lr`` (default: ``lr``) and
+    ``weight_decay`` with ``adjust_lr_fn="match_rms_adamw"`` (Moonshot's scaling: updates of RMS
+    0.2 x lr, AdamW's, so that an AdamW learning rate carries over; AdamATan2's updates are
+    larger, up to pi/2 x lr), momentum 0.95 with Nesterov (Muon's defaults);
     embeddings, heads and biases stay on AdamATan2. Each fused gate/up weight is orthogonalised
     as one matrix.
     """
@@ -174,15 +175,20 @@ def build_optimizers(net: nn.Module, cfg: OptimConfig) -> dict[str, torch.optim.
     }
     if matrices:
         optimizers["muon"] = torch.optim.Muon(
-            matrices, lr=cfg.lr, weight_decay=cfg.weight_decay, adjust_lr_fn="match_rms_adamw"
+            matrices,
+            lr=cfg.muon_lr or cfg.lr,
+            weight_decay=cfg.weight_decay,
+            adjust_lr_fn="match_rms_adamw",
         )
     return optimizers
 
 
 def set_lr(optimizers: dict[str, torch.optim.Optimizer], lr: float, cfg: OptimConfig) -> None:
-    """Every optimizer at the schedule's ``lr``; sign-SGD scaled by ``puzzle_emb_lr / lr``."""
+    """Every optimizer at the schedule's ``lr``; sign-SGD scaled by ``puzzle_emb_lr / lr``, Muon
+    by ``muon_lr / lr`` (when set)."""
+    peaks = {"sign": cfg.puzzle_emb_lr, "muon": cfg.muon_lr or cfg.lr}
     for name, opt in optimizers.items():
-        scale = cfg.puzzle_emb_lr / cfg.lr if name == "sign" else 1.0
+        scale = peaks.get(name, cfg.lr) / cfg.lr
         for group in opt.param_groups:
             group["lr"] = lr * scale
 

@@ -244,3 +244,30 @@ def test_another_study_in_the_same_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AblationError, match="not a trm run directory"):
         run_ablation(base, out, ["baseline"], 1)
     assert (root / "notes.txt").read_text() == "mine"
+
+
+def test_a_study_from_before_a_setting_existed_still_matches(tmp_path: Path) -> None:
+    # A field added later (at its default, which is the behaviour from before) is not a
+    # difference: the study resumes; a field set otherwise still is.
+    base, out = tiny_study(tmp_path), tmp_path / "study"
+    out.mkdir()
+    older = base.to_dict()
+    del older["optim"]["optimizer"], older["model"]["halt_bias_init"]
+    (out / "results.json").write_text(json.dumps({"version": 1, "config": older, "runs": []}))
+    root = out / "runs" / "baseline-seed0"
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps(older))
+    modes: list[str] = []
+
+    class Modes(Watcher):
+        def planned(self, runs: list, found: list[str]) -> None:
+            modes.extend(found)
+            raise KeyboardInterrupt  # the plan is all this test needs
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ablation(base, out, ["baseline"], 1, watcher=Modes())
+    assert modes == ["restart"]  # its config matched: a run without a checkpoint starts over
+    older["optim"]["optimizer"] = "muon"
+    (root / "config.json").write_text(json.dumps(older))
+    with pytest.raises(AblationError, match=r"optim.optimizer: 'muon' there, 'adam-atan2' here"):
+        run_ablation(base, out, ["baseline"], 1)

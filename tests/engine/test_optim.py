@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -224,6 +225,10 @@ def test_muon_takes_the_shared_networks_matrices_and_set_lr_moves_every_optimize
     set_lr(optimizers, 0.005, cfg)
     lrs = {key: opt.param_groups[0]["lr"] for key, opt in optimizers.items()}
     assert lrs == {"adam": 0.005, "muon": 0.005, "sign": pytest.approx(0.01)}
+    own = dataclasses.replace(cfg, muon_lr=0.03)  # Muon's own peak, on the same schedule
+    assert build_optimizers(model, own)["muon"].param_groups[0]["lr"] == 0.03
+    set_lr(optimizers, 0.005, own)
+    assert optimizers["muon"].param_groups[0]["lr"] == pytest.approx(0.015)
     # One Muon step moves a matrix by an orthogonalised update: its singular values are near
     # equal (Newton-Schulz), whatever the gradient's were.
     weight = model.L_level.layers[0].mlp.down_proj.weight
