@@ -65,9 +65,9 @@ def ablation_config(preset_name: str, scale: str = "readme") -> RunConfig:
     - ``readme`` (default): the README's first command, the ``cpu`` preset unchanged (625 steps
       of 64 on puzzles with 45 givens, where a run reaches 71-96% exact), evaluated every 50
       steps so that time-to-accuracy can be read off the curve. Measured on a 2-core AMD EPYC
-      with AVX512-BF16 (bf16, compiled, 2 threads): 0.62 s a step at full depth and 10 s an
-      evaluation of 100 puzzles, so about 8.5 min a full-depth run and 6.5 min a CGAR run; the
-      four variants over 3 seeds, about 90 min.
+      with AVX512-BF16 (bf16, compiled, 2 threads): 0.74 s a step at full depth and 11 s an
+      evaluation of 100 puzzles, so about 10 min a full-depth run and 7 min a CGAR run; the
+      four variants over 3 seeds, about 100 min (:func:`estimate_s` prices a plan).
     - ``quick``: easy puzzles (60 givens) for 7 epochs (110 steps of 64), evaluated at steps 55
       and 110; about 16.5 min a seed on 2 threads, where every variant stays at 0% exact.
 
@@ -88,7 +88,7 @@ def ablation_config(preset_name: str, scale: str = "readme") -> RunConfig:
 
 # Seconds per network application and row, bf16 and compiled on a 2-core AMD EPYC with
 # AVX512-BF16 (the README's first command): what the study's up-front estimate is priced at.
-PACE_S = 2.8e-4
+PACE_S = 3.3e-4
 
 
 def variant_config(base: RunConfig, variant: str, seed: int) -> RunConfig:
