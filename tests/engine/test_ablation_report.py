@@ -71,6 +71,24 @@ def run(variant: str, seed: int, train_s: float, exact: float, halt_step: float)
     }
 
 
+def study(
+    runs: list[dict], summary: dict, variants: list[str], mixer: str = "mlp", clues: int = 45
+) -> dict:
+    """A results.json of ``runs`` at the cpu preset's size, as results_markdown reads it."""
+    config = {
+        "model": {"d": 64, "mixer": mixer},
+        "train": {"batch_size": 64},
+        "data": {"n_train": 1000, "min_clues": clues},
+    }
+    return {
+        "preset": "cpu",
+        "config": config,
+        "variants": variants,
+        "runs": runs,
+        "summary": summary,
+    }
+
+
 def test_summary_pairs_the_speedup_by_seed_and_the_table_shows_it() -> None:
     runs = [
         run("baseline", 0, 100.0, 0.50, 10.0),
@@ -83,17 +101,7 @@ def test_summary_pairs_the_speedup_by_seed_and_the_table_shows_it() -> None:
     # Paired: 100/50 = 2 and 200/200 = 1, mean 1.5 (the ratio of means would be 1.2).
     assert summary["cgar"]["speedup"]["mean"] == pytest.approx(1.5)
     assert summary["cgar"]["exact_accuracy"]["mean"] == pytest.approx(0.45)
-    results = {
-        "preset": "cpu",
-        "config": {
-            "model": {"d": 64, "mixer": "attention"},
-            "train": {"batch_size": 64},
-            "data": {"n_train": 1000, "min_clues": 55},
-        },
-        "variants": ["baseline", "depth", "cgar"],
-        "runs": runs,
-        "summary": summary,
-    }
+    results = study(runs, summary, ["baseline", "depth", "cgar"], mixer="attention", clues=55)
     text = results_markdown(results)
     rows = [line for line in text.splitlines() if line.startswith("| CGAR")]
     assert rows == [
@@ -129,17 +137,7 @@ def test_time_to_accuracy_reads_the_first_evaluation_there_and_pairs_the_speedup
     assert to["0.8"]["speedup"]["mean"] == pytest.approx(3.0)
     assert to["0.9"]["reached"] == 1 and to["0.9"]["runs"] == 2
     assert summary["baseline"]["to_accuracy"]["0.9"]["reached"] == 1
-    results = {
-        "preset": "cpu",
-        "config": {
-            "model": {"d": 64, "mixer": "mlp"},
-            "train": {"batch_size": 64},
-            "data": {"n_train": 1000, "min_clues": 45},
-        },
-        "variants": ["baseline", "cgar+muon"],
-        "runs": [base0, base1, fast0, fast1],
-        "summary": summary,
-    }
+    results = study([base0, base1, fast0, fast1], summary, ["baseline", "cgar+muon"])
     text = results_markdown(results)
     rows = [line for line in text.splitlines() if "+ Muon" in line]
     assert rows[1] == (
