@@ -15,13 +15,14 @@ No torch here: this module reads events and writes text.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from engine.config import ConfigError
+from engine.config import ConfigError, RunConfig, apply_overrides
 
 VARIANTS = ("baseline", "depth", "hsw", "cgar")
 VARIANT_TITLES = {
@@ -58,22 +59,25 @@ def parse_variant(name: str) -> tuple[str, list[str]]:
     return curricula, levers
 
 
+@functools.cache
+def _lever_settings() -> dict[str, tuple[str, str, Any]]:
+    """Per lever: the section, field and value its override sets, parsed as ``--set`` parses it."""
+    settings = {}
+    for lever, (_, override) in LEVERS.items():
+        section, name = override.split("=", 1)[0].split(".")
+        wanted = getattr(getattr(apply_overrides(RunConfig(), [override]), section), name)
+        settings[lever] = (section, name, wanted)
+    return settings
+
+
 def levers_of(config: dict[str, Any]) -> list[str]:
     """The levers of :data:`LEVERS` that a run's configuration (``config.json``, as a dict) has
     on, in their order; a missing or malformed section counts as off."""
     on = []
-    for lever, (_, override) in LEVERS.items():
-        key, wanted = override.split("=", 1)
-        section, name = key.split(".")
+    for lever, (section, name, wanted) in _lever_settings().items():
         values = config.get(section)
         value = values.get(name) if isinstance(values, dict) else None
-        if isinstance(value, bool) or wanted in ("true", "false"):
-            hit = value is (wanted == "true")
-        elif isinstance(value, (int, float)):
-            hit = value == float(wanted)
-        else:
-            hit = value == wanted
-        if hit:
+        if value == wanted and isinstance(value, bool) == isinstance(wanted, bool):
             on.append(lever)
     return on
 
