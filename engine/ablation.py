@@ -44,7 +44,7 @@ from engine.evaluate import EvalResult, evaluate, load_trained_model
 from engine.events import EventSink, Fanout, read_events
 from engine.presets import preset, with_cgar
 from engine.run_dir import RunPaths, create_run_dir
-from engine.session import total_steps_for
+from engine.session import eval_every_for, total_steps_for
 
 RESULTS_VERSION = 1
 DEFAULT_SEEDS = 3
@@ -146,7 +146,7 @@ def estimate_s(run: PlannedRun) -> float | None:
         return None
     steps = total_steps_for(cfg, cfg.data.n_train)
     m = cfg.model
-    n_evals = steps // (cfg.train.eval_every or max(1, math.ceil(steps / 10))) + 1
+    n_evals = math.ceil(steps / eval_every_for(cfg, steps))  # the last step's included
     per_eval = cfg.data.n_test * m.n_sup * m.n_cycles * (m.n_latent + 1)
     return PACE_S * (steps * run.cost_per_step * cfg.train.batch_size + n_evals * per_eval)
 
@@ -326,8 +326,9 @@ def _open_results(out: Path, base: RunConfig) -> dict[str, Any]:
         raise AblationError(f"{path}: not valid JSON ({e}); move it away to start over") from None
     if not isinstance(results, dict) or results.get("version") != RESULTS_VERSION:
         raise AblationError(f"{path}: not a results file of this version of trm")
-    if _with_defaults(results.get("config")) != fresh["config"]:
-        difference = _first_difference(_with_defaults(results.get("config")) or {}, fresh["config"])
+    saved = _with_defaults(results.get("config"))
+    if saved != fresh["config"]:
+        difference = _first_difference(saved or {}, fresh["config"])
         raise AblationError(
             f"{path}: this study was made with other settings ({difference}); "
             "use another --out or the same settings"

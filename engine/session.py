@@ -8,8 +8,8 @@ resume and ``M`` more steps equal ``N + M`` uninterrupted steps.
 
 Checkpoint keys: ``config`` (``RunConfig.to_dict()``), ``step``, ``total_steps``, ``model`` (the
 raw weights), ``ema`` (``{"decay", "averaged"}``: ``averaged`` is the state dict to use for
-inference), ``optimizers`` (``adam``, ``sign``, with Muon ``muon``), ``ranks`` (per rank: ``batch``, ``sampler``,
-``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics since the last log).
+inference), ``optimizers`` (``adam``, ``sign``, with Muon ``muon``), ``ranks`` (per rank:
+``batch``, ``sampler``, ``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics since the last log).
 
 Building a session reads and checks everything a run needs (device, precision, data, the
 checkpoint to resume) and allocates the model and the batch, but writes nothing: whatever is
@@ -56,6 +56,12 @@ def total_steps_for(cfg: RunConfig, n_train: int) -> int:
     if cfg.train.max_steps > 0:
         return cfg.train.max_steps
     return math.ceil(cfg.train.epochs * n_train / cfg.train.batch_size)
+
+
+def eval_every_for(cfg: RunConfig, total_steps: int) -> int:
+    """Steps between in-run evaluations: ``train.eval_every``, or ten per run when it is 0. The
+    trainer also evaluates at the last step."""
+    return cfg.train.eval_every or max(1, math.ceil(total_steps / 10))
 
 
 class NonFiniteWeights(Exception):
@@ -144,7 +150,7 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
         compile_network(net)
     forward = dist.wrap(net, world)
     optimizers = build_optimizers(net, cfg.optim)
-    eval_every = cfg.train.eval_every or max(1, math.ceil(total / 10))
+    eval_every = eval_every_for(cfg, total)
     explore = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + world.rank)
     run = Session(
         cfg=cfg,

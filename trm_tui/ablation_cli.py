@@ -172,7 +172,8 @@ def ablation_command(
         str,
         typer.Option(
             "--scale",
-            help="cpu preset: readme (the README's 625-step run, ~65 min) or quick (110 steps).",
+            help="cpu preset: readme (the README's 625-step run; four variants x 3 seeds ~100 min) "
+            "or quick (110 steps).",
         ),
     ] = "readme",
 ) -> None:
