@@ -152,16 +152,16 @@ def test_an_unreadable_events_file_is_told_once_until_it_changes(tmp_path: Path)
 async def test_an_exception_on_one_line_is_a_notice_and_the_next_lines_are_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.events
+    import engine.events.read
 
-    parse = engine.events.parse_line
+    parse = engine.events.read.parse_line
 
     def flaky_parse(raw: bytes) -> tuple[dict | None, str | None]:
         if b'"step":40,' in raw:
             raise RuntimeError("surprise on this line")
         return parse(raw)
 
-    monkeypatch.setattr(engine.events, "parse_line", flaky_parse)
+    monkeypatch.setattr(engine.events.read, "parse_line", flaky_parse)
     run = copy_run(tmp_path)
     app = _app(run, open_run=run)
     notices = record_notices(app)
