@@ -9,7 +9,8 @@ resume and ``M`` more steps equal ``N + M`` uninterrupted steps.
 Checkpoint keys: ``config`` (``RunConfig.to_dict()``), ``step``, ``total_steps``, ``model`` (the
 raw weights), ``ema`` (``{"decay", "averaged"}``: ``averaged`` is the state dict to use for
 inference), ``optimizers`` (``adam``, ``sign``, with Muon ``muon``), ``ranks`` (per rank:
-``batch``, ``sampler``, ``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics since the last log).
+``batch``, ``sampler``, ``explore``), ``rng``, ``stage``, ``best_score`` and ``sums`` (metrics
+since the last log).
 
 Building a session reads and checks everything a run needs (device, precision, data, the
 checkpoint to resume) and allocates the model and the batch, but writes nothing: whatever is

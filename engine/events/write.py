@@ -1,4 +1,5 @@
-"""Writing events: plain-JSON values, one event dict, and the sinks (a JSONL file, memory, a fan-out)."""
+"""Writing events: plain-JSON values, one event dict, and the sinks (a JSONL file, memory, a
+fan-out)."""
 
 from __future__ import annotations
 
