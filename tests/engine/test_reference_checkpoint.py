@@ -178,9 +178,13 @@ def test_loaded_model_matches_the_reference_forward(
                 sd, z_H, z_L, tokens, puzzle_ids, n=n, T=T, prefix_len=prefix_len, n_heads=n_heads
             )
             carry = out.carry
-            torch.testing.assert_close(out.logits, logits, atol=5e-5, rtol=1e-5)
-            torch.testing.assert_close(out.q_halt, q_halt, atol=5e-5, rtol=1e-5)
-            torch.testing.assert_close(carry.y, z_H, atol=5e-5, rtol=1e-5)
+            # fp32 after up to 18 network passes: the kernels a CPU picks (oneDNN/AMX on some Intel
+            # parts) move the last digits by up to ~1e-4; a wrong weight mapping moves them by 0.1
+            # or more, so this bound still catches one and holds on every CPU.
+            tol = {"atol": 3e-4, "rtol": 1e-4}
+            torch.testing.assert_close(out.logits, logits, **tol)
+            torch.testing.assert_close(out.q_halt, q_halt, **tol)
+            torch.testing.assert_close(carry.y, z_H, **tol)
     assert logits.std() > 0.1 and q_halt.std() > 0.01  # a test that could tell outputs apart
 
 
