@@ -43,12 +43,12 @@ def lecun_linear(in_features: int, out_features: int, bias: bool = False) -> nn.
 
 
 class _AddRMSNorm(torch.autograd.Function):
-    """RMSNorm (no scale, float32) of ``h + delta`` with a hand-written backward that saves only
+    """RMSNorm (no scale, at least float32) of ``h + delta`` with a hand-written backward that saves only
     the output and the inverse RMS: ``ds = r * (dy - y * mean(dy * y))`` (half the element-wise passes of autograd's)."""
 
     @staticmethod
     def forward(ctx, h: Tensor, delta: Tensor, eps: float, dim: int) -> Tensor:
-        s = (h + delta).float()
+        s = (h + delta).to(torch.promote_types(h.dtype, torch.float32))
         r = torch.rsqrt(s.square().mean(dim, keepdim=True) + eps)
         y = s * r
         ctx.save_for_backward(y, r)
@@ -58,15 +58,16 @@ class _AddRMSNorm(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy: Tensor) -> tuple[Tensor, Tensor, None, None]:
         y, r = ctx.saved_tensors
-        dy = dy.float()
+        dy = dy.to(y.dtype)
         ds = (dy - y * (dy * y).mean(ctx.dim, keepdim=True)) * r
         h_dtype, delta_dtype = ctx.dtypes
         return ds.to(h_dtype), ds.to(delta_dtype), None, None
 
 
 def add_rms_norm(h: Tensor, delta: Tensor, eps: float, dim: int = -1) -> Tensor:
-    """The post-norm residual: RMSNorm of ``h + delta`` over ``dim``, computed in float32, returned in
-    the residual stream's dtype (``h``'s; float32 under autocast), fused for backward."""
+    """The post-norm residual: RMSNorm of ``h + delta`` over ``dim``, computed in float32 (float64
+    stays float64), returned in the residual stream's dtype (``h``'s; float32 under autocast),
+    fused for backward."""
     return _AddRMSNorm.apply(h, delta, eps, dim)
 
 
