@@ -164,9 +164,10 @@ def test_loaded_model_matches_the_reference_forward(
     cfg = reference.config
     assert (cfg.d, cfg.n_layers, cfg.mixer, cfg.puzzle_emb_len) == (d, 2, mixer, prefix_len)
     assert (cfg.n_latent, cfg.n_cycles, cfg.n_puzzle_ids) == (n, T, 3)
-    # Both sides in float64: fp32 kernels differ between CPUs (oneDNN/AMX on some Intel parts move
-    # the last digits by ~1e-4 after 18 passes); in float64 the two agree to 1e-13 (measured on an Intel
-    # AMX machine), so 1e-9 leaves 10^4 of room, and a wrong weight mapping moves them by 0.1.
+    # Both sides in float64: fp32 kernels differ between CPUs (oneDNN/AMX on some Intel parts
+    # move the last digits by ~1e-4 after 18 passes); in float64 the two agree to 1e-13
+    # (measured on an Intel AMX machine), so 1e-9 leaves 10^4 of room, and a wrong weight
+    # mapping moves them by 0.1.
     model = reference.build().double().eval()
 
     g = torch.Generator().manual_seed(1)
