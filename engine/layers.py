@@ -43,8 +43,9 @@ def lecun_linear(in_features: int, out_features: int, bias: bool = False) -> nn.
 
 
 class _AddRMSNorm(torch.autograd.Function):
-    """RMSNorm (no scale, at least float32) of ``h + delta`` with a hand-written backward that saves only
-    the output and the inverse RMS: ``ds = r * (dy - y * mean(dy * y))`` (half the element-wise passes of autograd's)."""
+    """RMSNorm (no scale, at least float32) of ``h + delta`` with a hand-written backward that
+    saves only the output and the inverse RMS: ``ds = r * (dy - y * mean(dy * y))`` (half the
+    element-wise passes of autograd's)."""
 
     @staticmethod
     def forward(ctx, h: Tensor, delta: Tensor, eps: float, dim: int) -> Tensor:
