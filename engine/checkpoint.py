@@ -88,7 +88,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     state = _plain(state, "state", unsafe)
     if unsafe:
         raise CheckpointError(
-            f"{path}: refusing to save values that weights-only loading rejects: {', '.join(unsafe)}"
+            f"{path}: refusing to save values that weights-only loading rejects: "
+            f"{', '.join(unsafe)}"
         )
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: a checkpoint is a dict, not a {type(state).__name__}")

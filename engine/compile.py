@@ -1,4 +1,5 @@
-"""torch.compile of the shared network: when it is switched on, what is compiled, where it is cached.
+"""torch.compile of the shared network: when it is switched on, what is compiled, where it is
+cached.
 
 What is compiled is the network ``net`` (``TRM.L_level``), not the recursion around it. The
 network has fixed shapes for a given batch, while CGAR's depth curriculum only changes how many

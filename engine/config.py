@@ -346,7 +346,8 @@ def _parse_value(name: str, raw: str, annotation: Any) -> Any:
             numbers = [(float(rho), int(n), int(t)) for rho, n, t in parts]
         except ValueError:
             raise ConfigError(
-                f"{name}: expected stages as until_rho:n:T,... (e.g. 0.3:2:1,0.6:4:2,1.0:6:3), got {raw!r}"
+                f"{name}: expected stages as until_rho:n:T,... (e.g. 0.3:2:1,0.6:4:2,1.0:6:3), "
+                f"got {raw!r}"
             ) from None
         return tuple(Stage(*stage) for stage in numbers)  # Stage checks its own numbers
     if origin in (typing.Union, types.UnionType):

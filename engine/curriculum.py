@@ -67,7 +67,8 @@ class DepthSchedule:
         return Depth(n=last.n, T=last.T, stage=self.n_stages)
 
     def remaining_cost(self, step: int, total_steps: int) -> int:
-        """Sum of :func:`step_cost` over steps ``step .. total_steps - 1`` (for a depth-aware ETA)."""
+        """Sum of :func:`step_cost` over steps ``step .. total_steps - 1`` (for a depth-aware
+        ETA)."""
         cost = 0
         for index, stage in enumerate(self.stages, start=1):
             start = self.stage_start_step(index, total_steps)

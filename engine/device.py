@@ -1,4 +1,5 @@
-"""The device, resolved once at start-up (precision: ``engine.precision``; compile: ``engine.compile``).
+"""The device, resolved once at start-up (precision: ``engine.precision``; compile:
+``engine.compile``).
 
 The TRM reference is CUDA-only (bf16 weights, fused kernels, torch.compile always on). Here the
 same code runs on CPU, CUDA and MPS: ``"auto"`` picks CUDA, then MPS, then CPU. Whether to

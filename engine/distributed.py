@@ -42,7 +42,8 @@ class World:
 
 
 def world_from_env() -> World:
-    """The world torchrun describes in ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (1 process if unset)."""
+    """The world torchrun describes in ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (1 process if
+    unset)."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size <= 1:
         return World()

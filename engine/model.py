@@ -111,7 +111,8 @@ class TRM(nn.Module):
         )
 
     def embed(self, tokens: Tensor, puzzle_ids: Tensor) -> Tensor:
-        """``x``: the puzzle-embedding prefix (position 0, then zeros) and the cell tokens, scaled."""
+        """``x``: the puzzle-embedding prefix (position 0, then zeros) and the cell tokens,
+        scaled."""
         cells = self.embed_tokens(tokens.long())  # (B, 81, d)
         prefix = cells.new_zeros(cells.shape[0], self.cfg.puzzle_emb_len, self.cfg.d)
         prefix[:, 0] = self.puzzle_emb(puzzle_ids.long()).to(cells.dtype)

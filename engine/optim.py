@@ -56,7 +56,8 @@ class AdamATan2(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Apply one update to every parameter that has a gradient; returns ``closure()`` if given."""
+        """Apply one update to every parameter that has a gradient; returns ``closure()`` if
+        given."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -241,7 +241,8 @@ def reference_to_trm(
             raise CheckpointError(f"{path}: {key} is not a floating-point tensor ({_shape(value)})")
         if value.shape != expected[name]:
             raise CheckpointError(
-                f"{path}: {key} has shape {_shape(value)}, expected {tuple(expected[name])} ({where})"
+                f"{path}: {key} has shape {_shape(value)}, "
+                f"expected {tuple(expected[name])} ({where})"
             )
         ours[name] = value.detach().to(torch.float32, copy=True)  # bf16 H_init/L_init too
     missing = [name for name in expected if name not in ours]

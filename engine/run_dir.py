@@ -180,7 +180,8 @@ class RunLock:
 
 
 def lock_run_dir(paths: RunPaths) -> RunLock:
-    """Take the lock of an existing run directory, or raise :class:`RunDirError` naming its holder."""
+    """Take the lock of an existing run directory, or raise :class:`RunDirError` naming its
+    holder."""
     try:
         # Opened without truncating: while another process holds it, its content names that one.
         fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -264,7 +265,8 @@ def latest_run_checkpoint(runs_dir: Path) -> Path | None:
 def write_checkpoint(
     paths: RunPaths, step: int, state: dict[str, Any], is_best: bool, keep: int = 3
 ) -> Path:
-    """Save ``state`` as ``step-<N>.pt``, point ``latest.pt`` (and ``best.pt``) at it, keep ``keep`` step files."""
+    """Save ``state`` as ``step-<N>.pt``, point ``latest.pt`` (and ``best.pt``) at it, keep ``keep``
+    step files."""
     step_path = paths.step_file(step)
     save_checkpoint(step_path, state)
     _replace_with_link(step_path, paths.latest)
@@ -276,7 +278,8 @@ def write_checkpoint(
 
 
 def _replace_with_link(source: Path, target: Path) -> None:
-    """Make ``target`` a hard link to ``source`` atomically (a copy where links are not possible)."""
+    """Make ``target`` a hard link to ``source`` atomically (a copy where links are not
+    possible)."""
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
     try:

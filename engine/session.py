@@ -183,7 +183,8 @@ def build_session(cfg: RunConfig, paths: RunPaths, world: dist.World, resume: bo
 
 
 def _resume(run: Session) -> None:
-    """Restore ``latest.pt``; a file that is not a usable training checkpoint is a CheckpointError."""
+    """Restore ``latest.pt``; a file that is not a usable training checkpoint is a
+    CheckpointError."""
     path = run.paths.latest
     state = load_checkpoint(path)
     try:

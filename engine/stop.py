@@ -24,7 +24,8 @@ class StopOnSignal:
         self.previous: dict[int, Any] = {}
 
     def requested(self) -> bool | str:
-        """Why a stop was asked for ("terminated by SIGTERM"), or False (polled after every step)."""
+        """Why a stop was asked for ("terminated by SIGTERM"), or False (polled after every
+        step)."""
         if self.signum == signal.SIGTERM:
             return "terminated by SIGTERM"
         return "interrupted by SIGINT" if self.signum == signal.SIGINT else False

@@ -123,7 +123,8 @@ def initial_state(model: TRM, batch_size: int, device: torch.device) -> TrainSta
 
 
 def refill(model: TRM, state: TrainState, tokens: Tensor, labels: Tensor) -> TrainState:
-    """Halted rows (in row order) take the new puzzles ``tokens``/``labels`` (k, 81) and a reset carry."""
+    """Halted rows (in row order) take the new puzzles ``tokens``/``labels`` (k, 81) and a reset
+    carry."""
     rows = state.halted.nonzero().squeeze(-1)
     new_tokens, new_labels = state.tokens.clone(), state.labels.clone()
     new_tokens[rows] = tokens

@@ -101,7 +101,8 @@ def _format(row: Row) -> str:
     """One table line."""
     return (
         f"{row.reader:<16} {row.file:<12} {row.n_puzzles:>9} {row.megabytes:>7.1f} "
-        f"{row.seconds:>7.2f} {row.n_puzzles / row.seconds:>11,.0f} {row.megabytes / row.seconds:>6.0f} "
+        f"{row.seconds:>7.2f} {row.n_puzzles / row.seconds:>11,.0f} "
+        f"{row.megabytes / row.seconds:>6.0f} "
         f"{row.cpu_seconds:>7.2f} {row.n_puzzles / row.cpu_seconds:>11,.0f}"
     )
 

@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     sets = _sets(args.file, args.easy, args.hard, args.hard_rating)
     print(f"solve_batch, limit={args.limit}, one core, best of {args.repeat} (after compilation)")
     print(
-        f"{'set':<24} {'n':>6} {'puzzles/s':>10} {'us/puz':>8} {'rating':>7} {'perm':>7} {'=tdoku':>7} {'rho':>6}"
+        f"{'set':<24} {'n':>6} {'puzzles/s':>10} {'us/puz':>8} {'rating':>7} {'perm':>7} "
+        f"{'=tdoku':>7} {'rho':>6}"
     )
     for bench in sets:
         print(_format(measure(bench, args.limit, args.repeat)))

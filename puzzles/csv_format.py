@@ -75,7 +75,8 @@ def read_csv(path: str | Path) -> PuzzleSet:
 def csv_rows(
     header: str, header_line: int, blocks: Iterator[Block], name: str, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[FileRows]:
-    """The rows after a header line (``blocks`` start at it), in chunks of at most ``chunk_rows``."""
+    """The rows after a header line (``blocks`` start at it), in chunks of at most
+    ``chunk_rows``."""
     columns = parse_header(header, name, header_line)
     for block in at_most(without_first_line(blocks), chunk_rows):
         rows = _parse_rows(block, columns, name)

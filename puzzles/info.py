@@ -81,7 +81,8 @@ def iter_sets(path: str | Path) -> Iterator[PuzzleSet]:
 def describe(
     path: str | Path, test_path: str | Path | None = None, max_checks: int = 200
 ) -> Report:
-    """Describe a set and its test set (``test_path``, or the one a dataset folder or pair holds)."""
+    """Describe a set and its test set (``test_path``, or the one a dataset folder or pair
+    holds)."""
     train_source, test_source = _sources(path)
     if test_path is not None:
         test_source = _sources(test_path)[0]

@@ -1,4 +1,5 @@
-"""The TRM reference builder's dataset layout (``dataset/build_sudoku_dataset.py``), read and written.
+"""The TRM reference builder's dataset layout (``dataset/build_sudoku_dataset.py``), read and
+written.
 
 Layout (facts of the reference builder for Sudoku, shared with HRM's)::
 
@@ -143,7 +144,8 @@ def write_reference(
     rng: np.random.Generator | None = None,
     overwrite: bool = False,
 ) -> None:
-    """Export to the reference layout, adding ``n_aug`` shuffles per training puzzle (needs ``rng``)."""
+    """Export to the reference layout, adding ``n_aug`` shuffles per training puzzle (needs
+    ``rng``)."""
     folder = Path(folder)
     if n_aug < 0 or (n_aug > 0 and rng is None):
         raise ValueError("n_aug must be >= 0, and augmenting needs an explicit rng")

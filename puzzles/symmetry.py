@@ -69,7 +69,8 @@ def exact_keys(grids: np.ndarray) -> np.ndarray:
 
 
 def equivalent(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when some symmetry (digit relabelling, transpose, line permutations) maps ``a`` to ``b``."""
+    """True when some symmetry (digit relabelling, transpose, line permutations) maps ``a`` to
+    ``b``."""
     a = np.asarray(a, dtype=np.uint8).reshape(9, 9)
     b = np.asarray(b, dtype=np.uint8).reshape(9, 9)
     if np.count_nonzero(a) != np.count_nonzero(b):

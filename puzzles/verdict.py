@@ -84,7 +84,8 @@ class Verdicts:
 def judge_batch(
     puzzles: np.ndarray, grids: np.ndarray, solutions: np.ndarray | None = None
 ) -> Verdicts:
-    """Judge answers ``grids`` (N, 81) to ``puzzles`` (N, 81); ``solutions`` rows of zeros = unknown."""
+    """Judge answers ``grids`` (N, 81) to ``puzzles`` (N, 81); ``solutions`` rows of zeros =
+    unknown."""
     puzzles = _rows(puzzles, "puzzles")
     grids = _rows(grids, "grids")
     if puzzles.shape != grids.shape:
@@ -111,7 +112,8 @@ def judge_batch(
 
 
 def judge(puzzle: np.ndarray, grid: np.ndarray, solution: np.ndarray | None) -> Verdict:
-    """The verdict on one answer ``grid`` (81,) to ``puzzle`` (81,), against ``solution`` if known."""
+    """The verdict on one answer ``grid`` (81,) to ``puzzle`` (81,), against ``solution`` if
+    known."""
     solutions = None if solution is None else np.asarray(solution)[None, :]
     return judge_batch(np.asarray(puzzle)[None, :], np.asarray(grid)[None, :], solutions)[0]
 

@@ -1,4 +1,5 @@
-"""`trm bench train|cgar|solve|solver|memory` (and `ablation`, `scaling`): measure speed, print a table or JSON.
+"""`trm bench train|cgar|solve|solver|memory` (and `ablation`, `scaling`): measure speed, print a
+table or JSON.
 
 Every mode warms up, repeats (``--repeats``) and reports medians; ``--quick`` shrinks every size
 for a smoke run (tests use ``--preset tiny --quick``). Timings on a shared machine are noisy:
@@ -248,7 +249,8 @@ def solve_command(
                       _fmt(r["batch_iqr_s"]), f"{r['mean_steps']:.2f}")  # fmt: skip
     table.caption = (
         f"batched x{_fmt(result['batched_speedup'], '.1f')} vs batch 1; halting: time "
-        f"x{_fmt(result['halt_time_saving'], '.2f')}, steps x{_fmt(result['halt_step_saving'], '.2f')}"
+        f"x{_fmt(result['halt_time_saving'], '.2f')}, "
+        f"steps x{_fmt(result['halt_step_saving'], '.2f')}"
         + ("" if checkpoint else "; untrained model: halting never fires")
     )
     _emit(result, as_json, table)

@@ -85,10 +85,12 @@ def render_board(
 
 
 def render_step(result: Any, row: int, step: int, solution: np.ndarray | None) -> RenderableType:
-    """Row ``row``'s board after supervision step ``step`` (1-based) and its caption (+ verdict when final).
+    """Row ``row``'s board after supervision step ``step`` (1-based) and its caption (+ verdict when
+    final).
 
-    ``result`` is an ``engine.solving.inference.SolveResult`` (or anything with its fields). When only
-    the final step was kept (``keep_steps=False``), only ``step == halted_at[row]`` can be drawn.
+    ``result`` is an ``engine.solving.inference.SolveResult`` (or anything with its fields). When
+    only the final step was kept (``keep_steps=False``), only ``step == halted_at[row]`` can be
+    drawn.
     """
     puzzle = result.puzzles[row]
     last = int(result.halted_at[row])

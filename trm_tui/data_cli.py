@@ -103,7 +103,8 @@ def generate_command(
     )
     _write_csv(out, puzzles, force)
     _stdout.print(
-        f"wrote {len(puzzles)} puzzles to {out} (mean rating {ratings.mean():.1f}, max {ratings.max()})"
+        f"wrote {len(puzzles)} puzzles to {out} "
+        f"(mean rating {ratings.mean():.1f}, max {ratings.max()})"
     )
 
 
@@ -189,7 +190,8 @@ def import_command(
             fail(_os_message(error))
         n_test = 0 if splits.test is None else len(splits.test)
         _stdout.print(
-            f"wrote {targets[0]}: train {len(splits.train) * (1 + aug)} rows ({len(splits.train)} groups), test {n_test}"
+            f"wrote {targets[0]}: train {len(splits.train) * (1 + aug)} rows "
+            f"({len(splits.train)} groups), test {n_test}"
         )
         return
     if len(targets) == 1 and splits.test is not None:
@@ -213,7 +215,8 @@ def label_command(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
-    """Solve and rate every puzzle; ones without a unique solution are skipped (or, --strict, rejected)."""
+    """Solve and rate every puzzle; ones without a unique solution are skipped (or, --strict,
+    rejected)."""
     import numpy as np
 
     from puzzles.dataset import PuzzleSet

@@ -89,7 +89,8 @@ class TrainDisplay:
             self.console.print(
                 f"eval at step {event['step']}: exact {_fmt(event['exact_accuracy'])}, "
                 f"cells {_fmt(event['cell_accuracy'])}, halting {_fmt(event['halt_accuracy'])}, "
-                f"avg halt step {_fmt(event['avg_halt_step'], '.2f')} ({event['n_puzzles']} puzzles)"
+                f"avg halt step {_fmt(event['avg_halt_step'], '.2f')} "
+                f"({event['n_puzzles']} puzzles)"
             )
         elif kind == "run_end":
             self.console.print(f"run {event['reason']}: {event['message']}")
@@ -111,7 +112,8 @@ class TrainDisplay:
         depth = t.get("depth") or {}
         table.add_row(
             "stage",
-            f"{t.get('stage', '-')}/{self.n_stages}  (n={depth.get('n', '-')}, T={depth.get('T', '-')})",
+            f"{t.get('stage', '-')}/{self.n_stages}  "
+            f"(n={depth.get('n', '-')}, T={depth.get('T', '-')})",
             "samples/s",
             _fmt(t.get("samples_per_s"), ".1f"),
         )

@@ -27,7 +27,8 @@ def write_scaling_png(rows: list[dict[str, Any]], title: str, path: Path) -> Pat
                         key=lambda r: r["k"])  # fmt: skip
         label = rule if noise == 0 else f"{rule}, noise {noise:g}"
         ax.plot([r["steps"] for r in points], [100 * r["exact"] for r in points], marker="o",
-                color=COLOURS.get(rule), linestyle="-" if noise == 0 else "--", label=label)  # fmt: skip
+                color=COLOURS.get(rule), linestyle="-" if noise == 0 else "--",
+                label=label)  # fmt: skip
         for r in points:
             ax.annotate(f"K={r['k']}", (r["steps"], 100 * r["exact"]), fontsize=7,
                         textcoords="offset points", xytext=(3, -9))  # fmt: skip

@@ -45,7 +45,8 @@ def default_checkpoint(runs_dir: Path) -> Path | None:
 
 
 def _checkpoint_for(checkpoint: Path | None, runs_dir: Path) -> Path:
-    """The checkpoint to load: the one given, else the default; a clear exit 2 when there is none."""
+    """The checkpoint to load: the one given, else the default; a clear exit 2 when there is
+    none."""
     if checkpoint is not None:
         if not checkpoint.exists():
             fail(f"{checkpoint}: no such checkpoint file or run directory")

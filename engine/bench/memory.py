@@ -8,10 +8,11 @@ optimizer state and allocator overheads (the same at both sizes) cancel:
 - CUDA: ``torch.cuda.max_memory_allocated`` over one step, after ``reset_peak_memory_stats``,
   minus what was allocated before it (in this process).
 - CPU: tracemalloc does not see torch's allocations and the process's peak RSS never goes down,
-  so each batch size runs in a fresh child process (the two side by side) (``python -m engine.bench.memory``) which
-  reports its resident set before the step (``/proc/self/statm``, after a first warm-up step at
-  the smallest depth) and its peak RSS after it (``resource.getrusage``'s ``ru_maxrss``). Both
-  include the process's fixed costs, which the slope removes.
+  so each batch size runs in a fresh child process (the two side by side)
+  (``python -m engine.bench.memory``) which reports its resident set before the step
+  (``/proc/self/statm``, after a first warm-up step at the smallest depth) and its peak RSS after it
+  (``resource.getrusage``'s ``ru_maxrss``). Both include the process's fixed costs, which the slope
+  removes.
 
 Growth: after a warm-up, the current memory (CUDA: allocated bytes; CPU: RSS) is read after
 ``n_steps`` and after ``2 * n_steps`` more steps; a training step keeps no history (the carry

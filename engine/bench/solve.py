@@ -1,8 +1,8 @@
 """Inference throughput: puzzles/s of batched solving at full depth, halting on and off.
 
-Times ``engine.solving.inference.solve`` (the SOLVE engineer's batched traces) with ``keep_steps=False``,
-as ``trm solve`` runs a large file: one call per timed repetition solves one batch of
-``batch_size`` puzzles (the bundled top1465 sample, repeated as needed). Batch 1 is the
+Times ``engine.solving.inference.solve`` (the SOLVE engineer's batched traces) with
+``keep_steps=False``, as ``trm solve`` runs a large file: one call per timed repetition solves one
+batch of ``batch_size`` puzzles (the bundled top1465 sample, repeated as needed). Batch 1 is the
 one-at-a-time baseline of the issue's "batched is 20x faster per puzzle" target.
 
 With halting on, each row stops at its first positive halting logit, so a batch costs as many

@@ -118,7 +118,8 @@ def precision_choices(name: str, device: torch.device) -> list[str]:
 
 
 def compile_choices(name: str, device: torch.device) -> list[bool]:
-    """``off``, ``on``, ``both``, or ``auto``: off on CPU (tens of seconds to compile), both on CUDA."""
+    """``off``, ``on``, ``both``, or ``auto``: off on CPU (tens of seconds to compile), both on
+    CUDA."""
     choices = {"off": [False], "on": [True], "both": [False, True]}
     choices["auto"] = [False, True] if device.type == "cuda" else [False]
     if name not in choices:

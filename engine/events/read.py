@@ -15,7 +15,8 @@ MAX_LINE_BYTES = 1 << 20
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """One line's bytes as ``(event, None)``, or ``(None, what is wrong)``; ``(None, None)`` if blank.
+    """One line's bytes as ``(event, None)``, or ``(None, what is wrong)``; ``(None, None)`` if
+    blank.
 
     An event is a JSON object with a string ``kind``, whose common keys and known fields have
     the types DESIGN.md gives (see :func:`type_problems`): a line that breaks this is bad as a
@@ -49,7 +50,8 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
 
 
 class _ConstantError(ValueError):
-    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python reads them, JSON has no such words."""
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python reads them, JSON has no such
+    words."""
 
 
 def _reject_constant(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Solving: a trained TRM answering puzzles, kept apart from training (it never imports the trainer).
+"""Solving: a trained TRM answering puzzles, kept apart from training (it never imports the
+trainer).
 
 - ``inference``: the supervision-step loop with halting; rows that halt (or whose puzzle is
   decided) leave the batch; optional noise on ``z``.

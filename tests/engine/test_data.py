@@ -17,7 +17,8 @@ from puzzles.grid import agrees_with_givens, is_complete_solution
 
 
 def make_puzzles(n: int, blanks: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` valid (not necessarily unique) puzzles with ``blanks`` empty cells, and their solutions."""
+    """``n`` valid (not necessarily unique) puzzles with ``blanks`` empty cells, and their
+    solutions."""
     rng = np.random.default_rng(seed)
     base = np.array([(r * 3 + r // 3 + c) % 9 + 1 for r in range(9) for c in range(9)], np.uint8)
     solutions = shuffle(np.tile(base, (n, 1)), np.tile(base, (n, 1)), rng).answers

@@ -1,4 +1,5 @@
-"""Difficulty bands: every puzzle with a known value lands in exactly one band, labelled by its range."""
+"""Difficulty bands: every puzzle with a known value lands in exactly one band, labelled by its
+range."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ def test_train_json_fields() -> None:
     assert set(out["peaks"][0]) == {"dtype", "size", "flops_per_s", "native", "median_s", "iqr_s"}
     assert [(r["n"], r["T"]) for r in out["rows"]] == [(1, 1), (1, 2), (2, 2)]
     row_fields = {"n", "T", "precision", "compiled", "batch_size", "samples_per_s", "step_s",
-                  "step_iqr_s", "flops_per_step", "flops_per_s", "mfu_fp32", "mfu_bf16"}  # fmt: skip
+                  "step_iqr_s", "flops_per_step", "flops_per_s", "mfu_fp32",
+                  "mfu_bf16"}  # fmt: skip
     for row in out["rows"]:
         assert set(row) == row_fields and row["precision"] == "fp32" and not row["compiled"]
         assert row["samples_per_s"] > 0 and row["mfu_fp32"] > 0
@@ -52,7 +53,8 @@ def test_train_both_precisions_give_each_depth_twice() -> None:
 def test_cgar_json_fields() -> None:
     out = _bench("cgar", "--preset", "tiny", "--device", "cpu")
     assert set(out) == COMMON | {"n_steps", "batch_size", "cgar_s", "fixed_s", "ratio",
-                                 "ideal_ratio", "ideal_forward_ratio", "gap", "steps_per_stage"}  # fmt: skip
+                                 "ideal_ratio", "ideal_forward_ratio", "gap",
+                                 "steps_per_stage"}  # fmt: skip
     assert out["n_steps"] == 4 and sum(out["steps_per_stage"]) == 4
     assert out["ratio"] == pytest.approx(out["fixed_s"] / out["cgar_s"])
 

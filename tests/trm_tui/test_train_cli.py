@@ -126,10 +126,11 @@ def test_display_shows_what_the_events_say() -> None:
     config = {"curriculum": {"depth": True, "stages": [[0.3, 2, 1], [0.6, 4, 2], [1.0, 6, 3]]}}
     start = {"config": config, "total_steps": 10, "device": "cpu", "n_params": 1234}
     metrics = {"loss": 1.5, "lm_loss": 1.25, "halt_loss": 0.5, "lr": 1e-3, "cell_accuracy": 0.625,
-               "exact_accuracy": None, "halt_accuracy": 0.75, "avg_steps": 3.5, "depth": {"n": 4, "T": 2},
-               "stage": 2, "hsw_weights": None, "samples_per_s": 42.0, "eta_s": 75.0}  # fmt: skip
-    evaluation = {"split": "test", "exact_accuracy": 0.25, "cell_accuracy": 0.875, "halt_accuracy": 0.5,
-                  "avg_halt_step": 7.0, "n_puzzles": 8}  # fmt: skip
+               "exact_accuracy": None, "halt_accuracy": 0.75, "avg_steps": 3.5,
+               "depth": {"n": 4, "T": 2}, "stage": 2, "hsw_weights": None, "samples_per_s": 42.0,
+               "eta_s": 75.0}  # fmt: skip
+    evaluation = {"split": "test", "exact_accuracy": 0.25, "cell_accuracy": 0.875,
+                  "halt_accuracy": 0.5, "avg_halt_step": 7.0, "n_puzzles": 8}  # fmt: skip
     with display:
         display.handle(make_event("run_start", 0, start))
         display.handle(make_event("stage", 4, {"stage": 2, "depth": {"n": 4, "T": 2}, "rho": 0.4}))

@@ -86,7 +86,8 @@ class Dashboard(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start the source's thread and the redraw clock; open the run given on the command line."""
+        """Start the source's thread and the redraw clock; open the run given on the command
+        line."""
         self.set_interval(1.0 / REDRAW_HZ, self.redraw)
         if self.initial_run is not None:
             self.open_run(self.initial_run, None)

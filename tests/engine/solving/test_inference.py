@@ -1,4 +1,5 @@
-"""Inference traces: halting (forced through the q_head bias), frozen rows, kept steps, confidence."""
+"""Inference traces: halting (forced through the q_head bias), frozen rows, kept steps,
+confidence."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Selection rules and early-exit pricing on hand-made per-sample records (B puzzles x K samples)."""
+"""Selection rules and early-exit pricing on hand-made per-sample records (B puzzles x K
+samples)."""
 
 from __future__ import annotations
 
