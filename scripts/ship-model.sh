@@ -50,9 +50,11 @@ eval)
     done
   done
   trm solve held200.csv --samples 8 --checkpoint "$out/model.pt" $b > "$out/new-held-k8.txt"
-  for _ in 1 2 3; do  # one puzzle at the default K, alternating with today's model
+  # one puzzle (the first medium sample) at the default K, alternating with today's model
+  grep -v '^#' "$here/puzzles/samples/medium.txt" | grep . | head -n 9 > medium-first.txt
+  for _ in 1 2 3 4; do
     for m in "$out/model.pt" "$today"; do
-      /usr/bin/time -f "$m %e s" trm solve "$here/puzzles/samples/medium.txt" --checkpoint "$m" \
+      /usr/bin/time -f "$m %e s" trm solve medium-first.txt --checkpoint "$m" \
         > /dev/null 2>> "$out/one-puzzle-time.txt" || true
     done
   done
