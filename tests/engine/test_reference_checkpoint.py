@@ -206,15 +206,15 @@ def test_loaded_model_has_the_reference_gradients(tmp_path: Path, mixer: str, n_
     torch.save(_wrapped(sd, "_orig_mod.model."), tmp_path / "ref.pt")
     extra = {"puzzle_emb_len": 16} if mixer == "attention" else {}
     model = load_reference(tmp_path / "ref.pt", n_latent=2, n_cycles=1, n_heads=n_heads, **extra)
-    model = model.build()
+    model = model.build().double()  # float64 on both sides, as in the forward test above
     g = torch.Generator().manual_seed(2)
     tokens, puzzle_ids = torch.randint(1, 11, (3, 81), generator=g), torch.tensor([0, 2, 1])
-    probe = torch.randn(3, 81, 11, generator=g)  # a loss that weighs every logit differently
+    probe = torch.randn(3, 81, 11, generator=g, dtype=torch.float64)  # weighs every logit apart
 
     out = model(model.initial_carry(3), tokens, puzzle_ids, n=2, T=1)
     ((out.logits * probe).sum() + out.q_halt.sum()).backward()
 
-    leaves = {k: v.float().requires_grad_(v.is_floating_point()) for k, v in sd.items()}
+    leaves = {k: v.double().requires_grad_(v.is_floating_point()) for k, v in sd.items()}
     start = leaves["inner.H_init"].detach().expand(3, 97, 32), leaves["inner.L_init"].detach()
     _, _, logits, q_halt = reference_step(
         leaves,
@@ -231,7 +231,7 @@ def test_loaded_model_has_the_reference_gradients(tmp_path: Path, mixer: str, n_
     compared = 0
     for name, param in model.named_parameters():
         key = _OUR_NAMES.get(name, "inner." + name)
-        torch.testing.assert_close(param.grad, leaves[key].grad, atol=1e-4, rtol=1e-4, msg=name)
+        torch.testing.assert_close(param.grad, leaves[key].grad, atol=1e-9, rtol=1e-9, msg=name)
         compared += 1
     assert compared == len([k for k in sd if not k.endswith("_init")])
 
