@@ -3,13 +3,14 @@
 Diversity comes from symmetry views (``engine.solving.views``: the identity first, then random
 rule-preserving shuffles) and optionally from Gaussian noise of scale ``noise`` added to the
 latent ``z`` at every latent recursion, independently per sample (the PTRM recipe); sample 0 stays
-noise-free. Noise is off by default: on the shipped model's held-out puzzles it adds nothing to
-the views (sigma 0.1) or costs accuracy and steps (0.3, 1.0); on minimal puzzles sigma 0.3 gains
-2-5 of 100, within the spread between draws of views (docs/RESULTS.md section 3). The selection
-rule (``engine.solving.selection``) picks the answer; with early exit a puzzle's samples leave
-the batch the step its selection is decided, so compute follows difficulty, and
-``steps_spent`` counts it. ``K = 1`` with ``halt-first`` is plain solving
-(``engine.solving.inference.solve``) exactly.
+noise-free. Noise is off by default: on the width-64 model first shipped it added nothing to the
+views on held-out puzzles (sigma 0.1) or cost accuracy and steps (0.3, 1.0), and on minimal
+puzzles sigma 0.3 gained 2-5 of 100, within the spread between draws of views; on the model
+shipped since issue 14, sigma 0.1 and 0.3 stay within three of 200 minimal puzzles of none at
+every K (docs/RESULTS.md section 3). The selection rule (``engine.solving.selection``) picks the
+answer; with early exit a puzzle's samples leave the batch the step its selection is decided, so
+compute follows difficulty, and ``steps_spent`` counts it. ``K = 1`` with ``halt-first`` is
+plain solving (``engine.solving.inference.solve``) exactly.
 
 Deterministic given the generator: the same ``rng`` state gives the same views, noise and answers.
 """
