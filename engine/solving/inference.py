@@ -48,8 +48,7 @@ UNTIL = (OWN_HALT, FIRST_HALT, FIRST_VALID)
 
 @dataclass
 class SolveResult:
-    """Batched traces of supervision steps (``S = max(halted_at)``, or 1 with
-    ``keep_steps=False``)."""
+    """Batched traces of supervision steps (``S = max(halted_at)``; 1 if not ``keep_steps``)."""
 
     puzzles: np.ndarray  # (B, 81) uint8 givens, 0 = empty
     grids: np.ndarray  # (B, S, 81) uint8 the model's digit at every cell after each step
