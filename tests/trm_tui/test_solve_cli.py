@@ -175,6 +175,15 @@ GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_MODEL = GOLDEN / "sudoku-cpu-v1.pt"
 
 
+def _one_sample_on_golden_input(*flags: str) -> str:
+    """`trm solve` with one sample at fp32, the golden model, on the golden input: its stdout."""
+    given = (GOLDEN / "solve_input.txt").read_text()
+    args = ["-", "--checkpoint", str(GOLDEN_MODEL), "--precision", "fp32", "--samples", "1", *flags]
+    result = runner.invoke(app, args, input=given)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 @pytest.mark.parametrize(
     ("flags", "golden"), [((), "solve_boards.txt"), (("--show-steps",), "solve_steps.txt")]
 )
@@ -183,23 +192,16 @@ def test_one_sample_prints_what_trm_solve_printed_before_samples(
 ) -> None:
     """The golden files are `trm solve` output from before --samples existed (commit 79116a4):
     the then shipped model at fp32 on three easy and three generated puzzles."""
-    given = (GOLDEN / "solve_input.txt").read_text()
-    args = ["-", "--checkpoint", str(GOLDEN_MODEL), "--precision", "fp32", "--samples", "1", *flags]
-    result = runner.invoke(app, args, input=given)
-    assert result.exit_code == 0, result.output
+    stdout = _one_sample_on_golden_input(*flags)
     expected = (GOLDEN / golden).read_text().splitlines()
     # The last line holds timings and the device; everything else must be identical.
-    assert result.stdout.splitlines()[:-1] == expected[:-1]
+    assert stdout.splitlines()[:-1] == expected[:-1]
 
 
 def test_one_sample_json_keeps_every_field_it_had() -> None:
-    given = (GOLDEN / "solve_input.txt").read_text()
-    args = ["-", "--checkpoint", str(GOLDEN_MODEL), "--precision", "fp32", "--samples", "1"]
-    args.append("--json")
-    result = runner.invoke(app, args, input=given)
-    assert result.exit_code == 0, result.output
+    stdout = _one_sample_on_golden_input("--json")
     before = [json.loads(line) for line in (GOLDEN / "solve_json.txt").read_text().splitlines()]
-    now = [json.loads(line) for line in result.stdout.splitlines()]
+    now = [json.loads(line) for line in stdout.splitlines()]
     assert len(now) == len(before)
     for old, new in zip(before, now, strict=True):
         for key, value in old.items():
