@@ -161,3 +161,13 @@ def test_mlp_mixer_normalises_over_positions_like_the_reference() -> None:
     torch.testing.assert_close(block(token_major, None).transpose(0, 1), expected)
     # After the token-mixing sub-layer each channel has unit RMS over the 97 positions.
     assert torch.allclose(mixed.square().mean(1), torch.ones(2, 8), atol=1e-4)
+
+
+def test_gated_backward_is_the_derivative_of_silu_times_up() -> None:
+    from engine.layers import _Gated  # the compiled network's silu(gate) * up
+
+    g = torch.Generator().manual_seed(0)
+    gate = (4 * torch.randn(6, 5, generator=g, dtype=torch.float64)).requires_grad_()
+    up = torch.randn(6, 5, generator=g, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(_Gated.apply, (gate, up))
+    torch.testing.assert_close(_Gated.apply(gate, up), F.silu(gate) * up)
